@@ -1,0 +1,66 @@
+//! What workers publish: a status change on `<root>.status.<gw>.<session>`, and typed events on
+//! `<root>.events.<gw>.<session>.<type>`.
+
+use crate::ids::{GatewayId, OrganizationId, SessionId, WorkerId};
+use crate::session::SessionStatus;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use ulid::Ulid;
+
+/// One status transition of a session, published after the row is written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    pub session_id: SessionId,
+    pub organization_id: OrganizationId,
+    pub gateway_id: GatewayId,
+    pub status: SessionStatus,
+    /// `null` for the first status of a new session.
+    pub previous_status: Option<SessionStatus>,
+    pub status_reason: Option<String>,
+    pub worker_id: WorkerId,
+    pub at: i64,
+}
+
+/// Event type names, as they appear in the event's `type` and at the end of its subject.
+pub mod types {
+    pub const SESSION_STATUS: &str = "session.status";
+    pub const SESSION_QR: &str = "session.qr";
+    pub const SESSION_PAIRED: &str = "session.paired";
+    pub const SESSION_LOGGED_OUT: &str = "session.logged_out";
+    pub const MESSAGE_RECEIVED: &str = "message.received";
+    pub const MESSAGE_SENT: &str = "message.sent";
+    pub const MESSAGE_DELIVERED: &str = "message.delivered";
+    pub const MESSAGE_READ: &str = "message.read";
+    pub const MESSAGE_FAILED: &str = "message.failed";
+}
+
+/// `{id, type, sessionId, organizationId, gatewayId, at, data}`: the event shape of the contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// A ULID; the dedupe key for at-least-once consumers.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub session_id: SessionId,
+    pub organization_id: OrganizationId,
+    pub gateway_id: GatewayId,
+    pub at: i64,
+    pub data: Value,
+}
+
+impl Event {
+    /// A new event with a fresh id, stamped now.
+    pub fn new(event_type: &str, session: &crate::Session, data: Value) -> Self {
+        Self {
+            id: Ulid::generate().to_string(),
+            event_type: event_type.to_owned(),
+            session_id: session.id,
+            organization_id: session.organization_id.clone(),
+            gateway_id: session.gateway_id.clone(),
+            at: crate::time::now_ms(),
+            data,
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The only place Redis key strings are built.
+//!
+//! Everything a session owns lives under its shard's hash tag `{<gw>:<shard>}`, so one Lua
+//! script can check the shard's fencing epoch and write a row with its indexes in one slot
+//! (Redis Cluster stays possible). API keys live under their organization's tag.
+//!
+//! # Examples
+//! ```
+//! use wagw_common::{GatewayId, SessionId, keys::Keys, shard::ShardRef};
+//! let keys = Keys::new("wagw").unwrap();
+//! let shard = ShardRef::new(GatewayId::parse("gw-sg-1").unwrap(), 7);
+//! let id = SessionId::parse("01J9ZX8K2QHV0M3T6R7P4N5W8C").unwrap();
+//! assert_eq!(keys.session(&shard, &id), "wagw:{gw-sg-1:7}:session:01J9ZX8K2QHV0M3T6R7P4N5W8C");
+//! ```
+
+use crate::ids::{ApiKeyId, GatewayId, IdError, OrganizationId, SessionId};
+use crate::shard::ShardRef;
+
+/// Builds keys under one prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// # Errors
+    /// When `prefix` is empty or has characters other than `[A-Za-z0-9_:.-]`; braces would
+    /// break the hash tags.
+    pub fn new(prefix: &str) -> Result<Self, IdError> {
+        let ok = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'.' | b'-');
+        if prefix.is_empty() || !prefix.bytes().all(ok) {
+            return Err(IdError {
+                what: "key prefix",
+                rule: "non-empty, of A-Z, a-z, 0-9, '_', ':', '.' and '-'",
+            });
+        }
+        Ok(Self {
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn in_shard(&self, shard: &ShardRef, rest: &str) -> String {
+        format!(
+            "{}:{{{}:{}}}:{rest}",
+            self.prefix, shard.gateway, shard.shard
+        )
+    }
+
+    /// The session row, JSON.
+    pub fn session(&self, shard: &ShardRef, id: &SessionId) -> String {
+        self.in_shard(shard, &format!("session:{id}"))
+    }
+
+    /// Sorted set of every session id in the shard (score 0, ordered by id, i.e. by age).
+    pub fn shard_sessions(&self, shard: &ShardRef) -> String {
+        self.in_shard(shard, "sessions")
+    }
+
+    /// Sorted set of one organization's session ids in the shard (score 0, by id).
+    pub fn org_sessions(&self, shard: &ShardRef, org: &OrganizationId) -> String {
+        self.in_shard(shard, &format!("org:{org}"))
+    }
+
+    /// The driver's credentials of a paired session (the real driver's keys, the sim's pairing).
+    pub fn credentials(&self, shard: &ShardRef, id: &SessionId) -> String {
+        self.in_shard(shard, &format!("creds:{id}"))
+    }
+
+    /// The current QR of a pairing under way, with a TTL until it expires.
+    pub fn pairing_qr(&self, shard: &ShardRef, id: &SessionId) -> String {
+        self.in_shard(shard, &format!("qr:{id}"))
+    }
+
+    /// The shard's lease: `<workerId> <epoch>`, with a TTL.
+    pub fn lease(&self, shard: &ShardRef) -> String {
+        self.in_shard(shard, "lease")
+    }
+
+    /// The shard's fencing epoch, incremented on every acquisition.
+    pub fn epoch(&self, shard: &ShardRef) -> String {
+        self.in_shard(shard, "epoch")
+    }
+
+    /// The gateway's shard count, recorded by its first worker.
+    pub fn shard_count(&self, gw: &GatewayId) -> String {
+        format!("{}:gw:{gw}:shards", self.prefix)
+    }
+
+    /// Sorted set of the gateway's live workers, scored by their last heartbeat (ms).
+    pub fn members(&self, gw: &GatewayId) -> String {
+        format!("{}:gw:{gw}:members", self.prefix)
+    }
+
+    /// A worker's self-description (shards held, driver), with a TTL a little past a heartbeat.
+    pub fn member_info(&self, gw: &GatewayId, worker: &str) -> String {
+        format!("{}:gw:{gw}:member:{worker}", self.prefix)
+    }
+
+    /// Maps the SHA-256 (hex) of an API key to `<orgId> <keyId>`; deleting it revokes the key.
+    pub fn api_key_by_hash(&self, sha256_hex: &str) -> String {
+        format!("{}:apikey-hash:{sha256_hex}", self.prefix)
+    }
+
+    /// An API key's record (JSON, without the secret).
+    pub fn api_key(&self, org: &OrganizationId, id: &ApiKeyId) -> String {
+        format!("{}:{{org:{org}}}:apikey:{id}", self.prefix)
+    }
+
+    /// Sorted set of an organization's API key ids.
+    pub fn org_api_keys(&self, org: &OrganizationId) -> String {
+        format!("{}:{{org:{org}}}:apikeys", self.prefix)
+    }
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Self {
+            prefix: "wagw".to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_keys_share_the_shard_hash_tag() {
+        let keys = Keys::default();
+        let shard = ShardRef::new(GatewayId::parse("gw-a").expect("valid"), 3);
+        let id = SessionId::generate();
+        let org = OrganizationId::parse("org_1").expect("valid");
+        for key in [
+            keys.session(&shard, &id),
+            keys.shard_sessions(&shard),
+            keys.org_sessions(&shard, &org),
+            keys.credentials(&shard, &id),
+            keys.lease(&shard),
+            keys.epoch(&shard),
+            keys.pairing_qr(&shard, &id),
+        ] {
+            assert!(key.contains("{gw-a:3}"), "{key}");
+        }
+    }
+
+    #[test]
+    fn prefixes_with_braces_are_refused() {
+        assert!(Keys::new("wa{gw}").is_err());
+        assert!(Keys::new("").is_err());
+        assert!(Keys::new("test:01ABC").is_ok());
+    }
+}
