@@ -1,0 +1,285 @@
+//! The worker's configuration: every setting is a `--flag` with a `WAGW_*` environment variable,
+//! parsed and validated once at start-up and passed down.
+//!
+//! Each value name is its environment variable, so a bad value fails with one line that names
+//! the variable, e.g. `invalid value '0' for '--shards <WAGW_SHARDS>'`.
+
+use clap::{Parser, ValueEnum};
+use rand::Rng;
+use std::io::IsTerminal;
+use std::time::Duration;
+use wagw_common::keys::Keys;
+use wagw_common::subjects::Subjects;
+use wagw_common::{GatewayId, WorkerId};
+
+/// Which driver talks to WhatsApp's side of the sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DriverKind {
+    /// WhatsApp Web multi-device (not in this build yet).
+    Whatsapp,
+    /// The simulated phone, for tests, demos and benchmarks.
+    Sim,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl LogFormat {
+    /// `pretty` when stderr is a terminal, else `json`.
+    pub fn detect() -> Self {
+        if std::io::stderr().is_terminal() {
+            Self::Pretty
+        } else {
+            Self::Json
+        }
+    }
+}
+
+/// A shard-owning worker of one gateway.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "wagw-worker",
+    version,
+    about = "A shard-owning worker of the WhatsApp gateway"
+)]
+pub struct Config {
+    /// NATS server URL(s), comma separated.
+    #[arg(
+        long,
+        env = "WAGW_NATS_URL",
+        value_name = "WAGW_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    pub nats_url: String,
+
+    /// Redis URL.
+    #[arg(
+        long,
+        env = "WAGW_REDIS_URL",
+        value_name = "WAGW_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    pub redis_url: String,
+
+    /// The gateway (worker fleet) this worker belongs to.
+    #[arg(
+        long,
+        env = "WAGW_GATEWAY_ID",
+        value_name = "WAGW_GATEWAY_ID",
+        default_value = "gw-local-1"
+    )]
+    pub gateway_id: GatewayId,
+
+    /// This process's id, unique within the gateway [default: host name + random suffix].
+    #[arg(long, env = "WAGW_WORKER_ID", value_name = "WAGW_WORKER_ID", default_value_t = default_worker_id(), hide_default_value = true)]
+    pub worker_id: WorkerId,
+
+    /// The driver of WhatsApp's side: `whatsapp` or `sim`.
+    #[arg(long, env = "WAGW_DRIVER", value_name = "WAGW_DRIVER", value_enum, default_value_t = DriverKind::Whatsapp)]
+    pub driver: DriverKind,
+
+    /// Shards per gateway; the first worker records it, later ones use the recorded value.
+    #[arg(long, env = "WAGW_SHARDS", value_name = "WAGW_SHARDS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub shards: u32,
+
+    /// Shard lease time-to-live (ms); renewed every third of it.
+    #[arg(long, env = "WAGW_LEASE_MS", value_name = "WAGW_LEASE_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1000..=600_000))]
+    pub lease_ms: u64,
+
+    /// Membership heartbeat interval (ms).
+    #[arg(long, env = "WAGW_HEARTBEAT_MS", value_name = "WAGW_HEARTBEAT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub heartbeat_ms: u64,
+
+    /// Sim: a pending pairing completes by itself after this long (ms); 0 = only on the `pair` control.
+    #[arg(
+        long,
+        env = "WAGW_SIM_AUTO_PAIR_MS",
+        value_name = "WAGW_SIM_AUTO_PAIR_MS",
+        default_value_t = 3000
+    )]
+    pub sim_auto_pair_ms: u64,
+
+    /// Sim: how long connecting takes (ms).
+    #[arg(
+        long,
+        env = "WAGW_SIM_CONNECT_MS",
+        value_name = "WAGW_SIM_CONNECT_MS",
+        default_value_t = 300
+    )]
+    pub sim_connect_ms: u64,
+
+    /// Sim: validity of the first QR code (ms).
+    #[arg(long, env = "WAGW_SIM_QR_FIRST_MS", value_name = "WAGW_SIM_QR_FIRST_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sim_qr_first_ms: u64,
+
+    /// Sim: validity of each later QR code (ms).
+    #[arg(long, env = "WAGW_SIM_QR_NEXT_MS", value_name = "WAGW_SIM_QR_NEXT_MS", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sim_qr_next_ms: u64,
+
+    /// Sim: how many QR codes a pairing shows before it ends.
+    #[arg(long, env = "WAGW_SIM_QR_COUNT", value_name = "WAGW_SIM_QR_COUNT", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub sim_qr_count: u32,
+
+    /// Sim: validity of a pairing code (ms).
+    #[arg(long, env = "WAGW_SIM_PAIRING_CODE_MS", value_name = "WAGW_SIM_PAIRING_CODE_MS", default_value_t = 180_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sim_pairing_code_ms: u64,
+
+    /// Shortest delay before reconnecting a dropped session (ms).
+    #[arg(long, env = "WAGW_RECONNECT_MIN_MS", value_name = "WAGW_RECONNECT_MIN_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub reconnect_min_ms: u64,
+
+    /// Longest delay between reconnect attempts (ms).
+    #[arg(long, env = "WAGW_RECONNECT_MAX_MS", value_name = "WAGW_RECONNECT_MAX_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub reconnect_max_ms: u64,
+
+    /// Root of every NATS subject, so deployments and tests can share one NATS.
+    #[arg(long, env = "WAGW_SUBJECT_ROOT", value_name = "WAGW_SUBJECT_ROOT", default_value = "wagw", value_parser = parse_subject_root)]
+    pub subject_root: String,
+
+    /// Prefix of every Redis key, so deployments and tests can share one Redis.
+    #[arg(long, env = "WAGW_KEY_PREFIX", value_name = "WAGW_KEY_PREFIX", default_value = "wagw", value_parser = parse_key_prefix)]
+    pub key_prefix: String,
+
+    /// Log format: `pretty` or `json` [default: pretty on a terminal, else json].
+    #[arg(long, env = "WAGW_LOG_FORMAT", value_name = "WAGW_LOG_FORMAT", value_enum, default_value_t = LogFormat::detect(), hide_default_value = true)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    pub fn lease(&self) -> Duration {
+        Duration::from_millis(self.lease_ms)
+    }
+
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_ms)
+    }
+
+    /// The subject builder; the root was validated when parsed.
+    pub fn subjects(&self) -> Subjects {
+        Subjects::new(&self.subject_root).unwrap_or_default()
+    }
+
+    /// The key builder; the prefix was validated when parsed.
+    pub fn keys(&self) -> Keys {
+        Keys::new(&self.key_prefix).unwrap_or_default()
+    }
+
+    /// The NATS servers, split on commas.
+    pub fn nats_servers(&self) -> Vec<String> {
+        self.nats_url
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+fn parse_subject_root(text: &str) -> Result<String, String> {
+    Subjects::new(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+fn parse_key_prefix(text: &str) -> Result<String, String> {
+    Keys::new(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+/// `<host name>-<6 random lower-case alphanumerics>`, cut down to what a [`WorkerId`] allows.
+pub fn default_worker_id() -> WorkerId {
+    let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok())
+        .unwrap_or_default();
+    let host: String = host
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(100)
+        .collect();
+    let host = if host.is_empty() {
+        "worker".to_owned()
+    } else {
+        host
+    };
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let suffix: String = (0..6)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    // Only [A-Za-z0-9_-] remain and the length is at most 107, so the id is valid.
+    WorkerId::parse(&format!("{host}-{suffix}"))
+        .unwrap_or_else(|_| WorkerId::parse("worker").expect("a constant valid worker id"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        let argv = std::iter::once("wagw-worker").chain(args.iter().copied());
+        Config::try_parse_from(argv).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_match_the_fleet_spec() {
+        let config = parse(&[]).expect("defaults parse");
+        assert_eq!(config.nats_url, "nats://127.0.0.1:4222");
+        assert_eq!(config.gateway_id.as_str(), "gw-local-1");
+        assert_eq!(config.driver, DriverKind::Whatsapp);
+        assert_eq!(
+            (config.shards, config.lease_ms, config.heartbeat_ms),
+            (64, 10_000, 2000)
+        );
+        assert_eq!((config.sim_auto_pair_ms, config.sim_qr_count), (3000, 6));
+        assert_eq!(
+            (config.subject_root.as_str(), config.key_prefix.as_str()),
+            ("wagw", "wagw")
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (args, variable) in [
+            (&["--shards", "0"][..], "WAGW_SHARDS"),
+            (&["--shards", "4097"][..], "WAGW_SHARDS"),
+            (&["--lease-ms", "999"][..], "WAGW_LEASE_MS"),
+            (&["--gateway-id", "GW.1"][..], "WAGW_GATEWAY_ID"),
+            (&["--driver", "carrier-pigeon"][..], "WAGW_DRIVER"),
+            (&["--subject-root", "a.>"][..], "WAGW_SUBJECT_ROOT"),
+            (&["--key-prefix", "{x}"][..], "WAGW_KEY_PREFIX"),
+            (&["--worker-id", "a b"][..], "WAGW_WORKER_ID"),
+            (&["--log-format", "xml"][..], "WAGW_LOG_FORMAT"),
+        ] {
+            let err = parse(args).expect_err("bad value refused");
+            assert!(err.contains(variable), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn default_worker_ids_are_valid_and_distinct() {
+        let (a, b) = (default_worker_id(), default_worker_id());
+        assert_ne!(a, b);
+        assert!(a.as_str().len() > 7);
+    }
+
+    #[test]
+    fn nats_urls_split_on_commas() {
+        let config = parse(&["--nats-url", "nats://a:1, nats://b:2"]).expect("parses");
+        assert_eq!(config.nats_servers(), ["nats://a:1", "nats://b:2"]);
+    }
+}

@@ -1,0 +1,27 @@
+//! `start`: connects a paired session in the background; already starting or working is a
+//! no-op. The reply does not wait for the connection.
+
+use std::time::Duration;
+use wagw_common::wire::Reply;
+use wagw_common::{DesiredState, Session, SessionStatus};
+
+use super::NOT_PAIRED;
+use crate::Worker;
+use crate::error::HandlerError;
+
+pub async fn start_session(w: &Worker, mut row: Session) -> Result<Reply, HandlerError> {
+    if !row.is_paired() {
+        return Err(HandlerError::precondition(NOT_PAIRED));
+    }
+    if matches!(row.status, SessionStatus::Starting | SessionStatus::Working) {
+        return Ok(Reply::ok());
+    }
+    w.close_link(&row.id).await;
+    let before = row.status;
+    row.desired_state = DesiredState::Running;
+    row.status = SessionStatus::Starting;
+    row.status_reason = None;
+    w.commit(Some(before), &mut row).await?;
+    w.schedule_connect(row.id, Duration::ZERO, None).await;
+    Ok(Reply::ok())
+}

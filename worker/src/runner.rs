@@ -1,0 +1,156 @@
+//! Start-up and shutdown of a worker: connect (with timeouts), start the lease, heartbeat and
+//! sim control loops, and on shutdown stop taking messages, let in-flight handlers finish (with a
+//! deadline), close links, release leases, leave the members set and drain NATS.
+
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+use crate::Worker;
+use crate::config::{Config, DriverKind};
+use crate::driver::Driver;
+use crate::driver::sim::{SimConfig, SimDriver};
+use crate::store::Store;
+
+/// How long connecting to NATS or Redis may take at start-up.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long in-flight handlers get to finish at shutdown.
+const HANDLER_DEADLINE: Duration = Duration::from_secs(5);
+/// How long background tasks get to end after the links closed.
+const TASK_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The one line printed when the real driver is asked for.
+pub const WHATSAPP_NOT_BUILT: &str =
+    "WAGW_DRIVER=whatsapp: the real WhatsApp driver is not in this build yet; set WAGW_DRIVER=sim";
+
+/// Connects to NATS and Redis and assembles the worker.
+///
+/// # Errors
+/// The real driver asked for, NATS or Redis unreachable, a bad recorded shard count.
+pub async fn build(config: Config) -> anyhow::Result<Worker> {
+    if config.driver == DriverKind::Whatsapp {
+        anyhow::bail!(WHATSAPP_NOT_BUILT);
+    }
+    let nats = async_nats::ConnectOptions::new()
+        .name(format!("wagw-worker {}", config.worker_id))
+        .connection_timeout(Duration::from_secs(5))
+        .request_timeout(Some(Duration::from_secs(5)))
+        .connect(config.nats_servers());
+    let nats = tokio::time::timeout(STARTUP_TIMEOUT, nats)
+        .await
+        .context("connecting to NATS timed out (WAGW_NATS_URL)")?
+        .with_context(|| format!("connecting to NATS at {} (WAGW_NATS_URL)", config.nats_url))?;
+    let store = Store::connect(&config.redis_url, config.keys(), config.gateway_id.clone());
+    let store = tokio::time::timeout(STARTUP_TIMEOUT, store)
+        .await
+        .context("connecting to Redis timed out (WAGW_REDIS_URL)")?
+        .context("connecting to Redis (WAGW_REDIS_URL)")?;
+    let shard_count = tokio::time::timeout(STARTUP_TIMEOUT, store.init_shard_count(config.shards))
+        .await
+        .context("reading the gateway's shard count timed out")??;
+    if shard_count != config.shards {
+        tracing::warn!(
+            shards.configured = config.shards,
+            shards.recorded = shard_count,
+            "WAGW_SHARDS differs from the gateway's recorded shard count; using the recorded one"
+        );
+    }
+    let sim = Arc::new(SimDriver::new(
+        sim_config(&config),
+        nats.clone(),
+        config.subjects(),
+    ));
+    let driver: Arc<dyn Driver> = sim.clone();
+    Ok(Worker::new(
+        config,
+        nats,
+        store,
+        driver,
+        Some(sim),
+        shard_count,
+    ))
+}
+
+fn sim_config(config: &Config) -> SimConfig {
+    SimConfig {
+        connect_latency: Duration::from_millis(config.sim_connect_ms),
+        auto_pair_after: (config.sim_auto_pair_ms > 0)
+            .then(|| Duration::from_millis(config.sim_auto_pair_ms)),
+        qr_first_validity: Duration::from_millis(config.sim_qr_first_ms),
+        qr_next_validity: Duration::from_millis(config.sim_qr_next_ms),
+        qr_count: config.sim_qr_count,
+        pairing_code_validity: Duration::from_millis(config.sim_pairing_code_ms),
+    }
+}
+
+impl Worker {
+    /// Runs until `shutdown` is cancelled, then shuts down cleanly.
+    ///
+    /// # Errors
+    /// Subscribing to the sim controls failed.
+    pub async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(
+            worker.id = %self.id,
+            gateway.id = %self.gateway,
+            shards = self.fleet.shard_count(),
+            driver = self.driver.name(),
+            "worker started"
+        );
+        if self.config.driver == DriverKind::Sim {
+            let subject = self.subjects.sim_all(&self.gateway);
+            let subscriber = self
+                .nats
+                .subscribe(subject)
+                .await
+                .context("subscribing to sim controls")?;
+            self.tasks.spawn(self.clone().sim_listener(subscriber));
+        }
+        self.tasks.spawn(self.clone().lease_loop());
+        self.tasks.spawn(self.clone().heartbeat_loop());
+        shutdown.cancelled().await;
+        self.shut_down().await;
+        Ok(())
+    }
+
+    async fn shut_down(&self) {
+        tracing::info!(worker.id = %self.id, "worker shutting down");
+        self.stopping.cancel();
+        self.handlers.close();
+        if tokio::time::timeout(HANDLER_DEADLINE, self.handlers.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                in_flight = self.handlers.len(),
+                "in-flight handlers did not finish in time"
+            );
+        }
+        self.release_all().await;
+        self.leave_membership().await;
+        if let Some(sim) = &self.sim
+            && tokio::time::timeout(TASK_DEADLINE, sim.shutdown())
+                .await
+                .is_err()
+        {
+            tracing::warn!("the simulated phone did not stop in time");
+        }
+        if let Err(err) = tokio::time::timeout(Duration::from_secs(2), self.nats.flush()).await {
+            tracing::warn!(error = %err, "flushing NATS timed out");
+        }
+        if let Err(err) = self.nats.drain().await {
+            tracing::warn!(error = %err, "draining NATS failed");
+        }
+        self.tasks.close();
+        if tokio::time::timeout(TASK_DEADLINE, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                tasks = self.tasks.len(),
+                "background tasks did not end in time"
+            );
+        }
+        tracing::info!(worker.id = %self.id, "worker stopped");
+    }
+}

@@ -1,0 +1,73 @@
+//! The event pump of one live link: each driver event is applied under the session's lock, and
+//! only while the link is still the session's current generation.
+
+use futures::future::BoxFuture;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use wagw_common::SessionId;
+
+use crate::Worker;
+use crate::driver::DriverEvent;
+
+/// A short name of an event for logs (never its content).
+pub fn event_kind(event: &DriverEvent) -> &'static str {
+    match event {
+        DriverEvent::Qr { .. } => "qr",
+        DriverEvent::QrExhausted => "qr_exhausted",
+        DriverEvent::PairingCodeExpired => "pairing_code_expired",
+        DriverEvent::Paired { .. } => "paired",
+        DriverEvent::Connected { .. } => "connected",
+        DriverEvent::Disconnected { .. } => "disconnected",
+        DriverEvent::LoggedOut { .. } => "logged_out",
+        DriverEvent::StreamReplaced => "stream_replaced",
+        DriverEvent::Failed { .. } => "failed",
+        DriverEvent::IncomingMessage { .. } => "incoming_message",
+        DriverEvent::Receipt { .. } => "receipt",
+    }
+}
+
+impl Worker {
+    /// Pumps a link's events until it ends, goes stale, or is cancelled. Boxed, because pumps
+    /// and connectors spawn each other.
+    pub fn run_pump(
+        self,
+        id: SessionId,
+        generation: u64,
+        mut events: mpsc::Receiver<DriverEvent>,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            loop {
+                let event = tokio::select! {
+                    () = cancel.cancelled() => break,
+                    event = events.recv() => event,
+                };
+                // A stream that ends without saying why is a dropped link.
+                let event = event.unwrap_or_else(|| DriverEvent::Disconnected {
+                    reason: "the link closed".to_owned(),
+                });
+                let ends_link = event.ends_link();
+                let kind = event_kind(&event);
+                let _guard = self.sessions.locks.lock(id).await;
+                if !self.sessions.is_current(&id, generation) {
+                    if ends_link {
+                        break;
+                    }
+                    continue;
+                }
+                tracing::debug!(session.id = %id, event.kind = kind, generation, "link event");
+                if let Err(err) = self.apply_event(id, generation, event).await {
+                    tracing::warn!(session.id = %id, event.kind = kind, error = %err, "could not apply a link event");
+                    // The link is gone either way; do not keep a dead one as the session's link.
+                    if ends_link && self.sessions.is_current(&id, generation) {
+                        self.close_link(&id).await;
+                    }
+                }
+                if ends_link {
+                    break;
+                }
+            }
+            tracing::debug!(session.id = %id, generation, "link pump ended");
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! Fenced writes of session state: row with its indexes, deletion, credentials and the QR key.
+//! A refusal of the fence comes back as [`StoreError::Fenced`].
+
+use super::scripts::{
+    CLEAR_QR, DELETE_CREDENTIALS, DELETE_SESSION, SAVE_CREDENTIALS, SET_QR, WRITE_ROW,
+};
+use super::{Fence, Store, StoreError};
+use crate::driver::Credentials;
+use redis::ScriptInvocation;
+use wagw_common::wire::QrCode;
+use wagw_common::{Session, SessionId};
+
+impl Store {
+    async fn run_fenced(
+        &self,
+        fence: &Fence,
+        invocation: &mut ScriptInvocation<'_>,
+    ) -> Result<(), StoreError> {
+        let written: i64 = invocation.invoke_async(&mut self.conn()).await?;
+        if written == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Fenced(fence.shard))
+        }
+    }
+
+    /// Writes the row and adds it to the shard and organization indexes.
+    ///
+    /// # Errors
+    /// [`StoreError::Fenced`] when the lease moved; Redis errors.
+    pub async fn write_row(&self, fence: &Fence, row: &Session) -> Result<(), StoreError> {
+        let shard = self.shard_ref(fence.shard);
+        let json = serde_json::to_string(row).map_err(|source| StoreError::Corrupt {
+            what: "session row",
+            key: self.keys.session(&shard, &row.id),
+            source,
+        })?;
+        let mut invocation = WRITE_ROW.key(self.keys.lease(&shard));
+        invocation
+            .key(self.keys.session(&shard, &row.id))
+            .key(self.keys.shard_sessions(&shard))
+            .key(self.keys.org_sessions(&shard, &row.organization_id))
+            .arg(&fence.token)
+            .arg(json)
+            .arg(row.id.to_string());
+        self.run_fenced(fence, &mut invocation).await
+    }
+
+    /// Deletes the row, its credentials, its QR and its index entries.
+    ///
+    /// # Errors
+    /// [`StoreError::Fenced`] when the lease moved; Redis errors.
+    pub async fn delete_session(&self, fence: &Fence, row: &Session) -> Result<(), StoreError> {
+        let shard = self.shard_ref(fence.shard);
+        let mut invocation = DELETE_SESSION.key(self.keys.lease(&shard));
+        invocation
+            .key(self.keys.session(&shard, &row.id))
+            .key(self.keys.credentials(&shard, &row.id))
+            .key(self.keys.pairing_qr(&shard, &row.id))
+            .key(self.keys.shard_sessions(&shard))
+            .key(self.keys.org_sessions(&shard, &row.organization_id))
+            .arg(&fence.token)
+            .arg(row.id.to_string());
+        self.run_fenced(fence, &mut invocation).await
+    }
+
+    /// Stores a paired device's credentials.
+    ///
+    /// # Errors
+    /// [`StoreError::Fenced`] when the lease moved; Redis errors.
+    pub async fn save_credentials(
+        &self,
+        fence: &Fence,
+        id: &SessionId,
+        creds: &Credentials,
+    ) -> Result<(), StoreError> {
+        let shard = self.shard_ref(fence.shard);
+        let mut invocation = SAVE_CREDENTIALS.key(self.keys.lease(&shard));
+        invocation
+            .key(self.keys.credentials(&shard, id))
+            .arg(&fence.token)
+            .arg(&creds.0[..]);
+        self.run_fenced(fence, &mut invocation).await
+    }
+
+    /// Destroys a session's credentials.
+    ///
+    /// # Errors
+    /// [`StoreError::Fenced`] when the lease moved; Redis errors.
+    pub async fn delete_credentials(
+        &self,
+        fence: &Fence,
+        id: &SessionId,
+    ) -> Result<(), StoreError> {
+        let shard = self.shard_ref(fence.shard);
+        let mut invocation = DELETE_CREDENTIALS.key(self.keys.lease(&shard));
+        invocation
+            .key(self.keys.credentials(&shard, id))
+            .arg(&fence.token);
+        self.run_fenced(fence, &mut invocation).await
+    }
+
+    /// Stores the current QR until it expires; an already expired one is not stored.
+    ///
+    /// # Errors
+    /// [`StoreError::Fenced`] when the lease moved; Redis errors.
+    pub async fn set_qr(
+        &self,
+        fence: &Fence,
+        id: &SessionId,
+        qr: &QrCode,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let ttl_ms = qr.expires_at.saturating_sub(now_ms);
+        if ttl_ms <= 0 {
+            return self.clear_qr(fence, id).await;
+        }
+        let shard = self.shard_ref(fence.shard);
+        let key = self.keys.pairing_qr(&shard, id);
+        let json = serde_json::to_string(qr).map_err(|source| StoreError::Corrupt {
+            what: "QR code",
+            key: key.clone(),
+            source,
+        })?;
+        let mut invocation = SET_QR.key(self.keys.lease(&shard));
+        invocation.key(key).arg(&fence.token).arg(json).arg(ttl_ms);
+        self.run_fenced(fence, &mut invocation).await
+    }
+
+    /// Removes the QR of a pairing that ended.
+    ///
+    /// # Errors
+    /// [`StoreError::Fenced`] when the lease moved; Redis errors.
+    pub async fn clear_qr(&self, fence: &Fence, id: &SessionId) -> Result<(), StoreError> {
+        let shard = self.shard_ref(fence.shard);
+        let mut invocation = CLEAR_QR.key(self.keys.lease(&shard));
+        invocation
+            .key(self.keys.pairing_qr(&shard, id))
+            .arg(&fence.token);
+        self.run_fenced(fence, &mut invocation).await
+    }
+}
