@@ -1,1 +1,68 @@
-//! placeholder
+//! The stateless HTTP edge of the WhatsApp gateway (`wagw-api`).
+//!
+//! It authenticates callers (login JWTs verified against a JWKS, or `wagw_…` API keys),
+//! authorizes them by capability within their organization, validates requests, and turns
+//! session operations into NATS request-replies to the worker that owns the session's shard.
+//! It reads session rows from Redis (workers write them) and writes only its own data, API keys.
+//!
+//! # Layout
+//! - [`config`]: the one [`Config`], parsed from flags and `WAGW_*` variables.
+//! - [`state`]: NATS and Redis clients and everything shared by requests.
+//! - [`routes`]: the router, one module per resource, and the middleware stack.
+//! - [`auth`]: bearer tokens to a [`auth::Principal`] with [`Capability`]s.
+//! - [`api_keys`]: API keys in Redis (also used by `wagw-api create-api-key`).
+//! - [`error`]: the only error type and the JSON error envelope.
+//! - `extract`, `request_id`, `pagination`: extractors and codecs whose failures are envelopes.
+//! - `store`: Redis reads of sessions and of the fleet; `commands`: NATS commands with retries.
+//! - `metrics`: this edge's Prometheus recorder.
+
+pub mod api_keys;
+pub mod auth;
+mod commands;
+pub mod config;
+pub mod error;
+mod extract;
+mod metrics;
+mod pagination;
+mod request_id;
+pub mod routes;
+pub mod state;
+mod store;
+pub mod telemetry;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use auth::Capability;
+pub use config::{Config, LogFormat};
+
+/// Serves the API on `listener` until `shutdown` is cancelled, then finishes in-flight requests.
+///
+/// Connects to NATS and Redis first (each with a timeout); `config.http_addr` is ignored, the
+/// caller binds the listener (tests bind port 0).
+///
+/// # Errors
+/// When NATS or Redis cannot be reached at start, or serving fails.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let gateways: Vec<String> = config.gateways.iter().map(ToString::to_string).collect();
+    let state = state::AppState::connect(config).await?;
+    let app = routes::build_router(state.clone());
+    let addr = listener
+        .local_addr()
+        .context("reading the listener's address")?;
+    tracing::info!(http.addr = %addr, edge.gateways = ?gateways, "edge listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .context("serving HTTP")?;
+    if let Err(err) = state.nats().flush().await {
+        tracing::warn!(error = %err, "flushing NATS at shutdown failed");
+    }
+    tracing::info!("edge stopped");
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! The edge's configuration: parsed once from flags and `WAGW_*` variables, then passed down.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use wagw_common::keys::Keys;
+use wagw_common::subjects::Subjects;
+use wagw_common::{GatewayId, IdError};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+impl LogFormat {
+    /// `pretty` when stderr is a terminal, `json` otherwise.
+    pub fn detect() -> Self {
+        if std::io::stderr().is_terminal() {
+            Self::Pretty
+        } else {
+            Self::Json
+        }
+    }
+}
+
+/// Everything the edge needs to run. Tests build it with `Config::try_parse_from`.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(
+    name = "wagw-api",
+    version,
+    about = "The HTTP edge of the WhatsApp gateway"
+)]
+pub struct Config {
+    /// NATS server(s), comma separated; commands travel to workers over it.
+    #[arg(
+        long,
+        global = true,
+        env = "WAGW_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    pub nats_url: String,
+
+    /// Redis, where workers write session rows and the edge keeps API keys.
+    #[arg(
+        long,
+        global = true,
+        env = "WAGW_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    pub redis_url: String,
+
+    /// Listen address of the HTTP server (the binary binds it; `run` takes a listener).
+    #[arg(
+        long,
+        global = true,
+        env = "WAGW_HTTP_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub http_addr: SocketAddr,
+
+    /// Gateway ids this edge serves, comma separated; the first is the default for new sessions.
+    #[arg(
+        long,
+        global = true,
+        env = "WAGW_GATEWAYS",
+        default_value = "gw-local-1",
+        value_delimiter = ','
+    )]
+    pub gateways: Vec<GatewayId>,
+
+    /// JWKS of the frontend's login JWTs; unset means every JWT is refused (API keys still work).
+    #[arg(long, global = true, env = "WAGW_JWKS_URL")]
+    pub jwks_url: Option<String>,
+
+    /// Required `iss` of login JWTs, when set.
+    #[arg(long, global = true, env = "WAGW_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` of login JWTs, when set.
+    #[arg(long, global = true, env = "WAGW_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// How long the edge waits for a worker's ack, retrying "no responders" inside it.
+    #[arg(long, global = true, env = "WAGW_COMMAND_TIMEOUT_MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(50..=600_000))]
+    pub command_timeout_ms: u64,
+
+    /// How long a fetched JWKS is trusted before it is fetched again.
+    #[arg(long, global = true, env = "WAGW_JWKS_CACHE_TTL_MS", default_value_t = 300_000,
+          value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    pub jwks_cache_ttl_ms: u64,
+
+    /// At most one refetch of the JWKS for an unknown `kid` per this interval.
+    #[arg(long, global = true, env = "WAGW_JWKS_REFETCH_INTERVAL_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
+    pub jwks_refetch_interval_ms: u64,
+
+    /// Root token of every NATS subject, so deployments and tests can share one NATS.
+    #[arg(long, global = true, env = "WAGW_SUBJECT_ROOT", default_value = "wagw", value_parser = parse_subject_root)]
+    pub subject_root: String,
+
+    /// Prefix of every Redis key, so deployments and tests can share one Redis.
+    #[arg(long, global = true, env = "WAGW_KEY_PREFIX", default_value = "wagw", value_parser = parse_key_prefix)]
+    pub key_prefix: String,
+
+    /// Log format: `pretty` (default on a terminal) or `json` (default otherwise).
+    #[arg(long, global = true, env = "WAGW_LOG_FORMAT", value_enum, default_value_t = LogFormat::detect(),
+          hide_default_value = true)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    pub fn command_timeout(&self) -> Duration {
+        Duration::from_millis(self.command_timeout_ms)
+    }
+
+    pub fn jwks_cache_ttl(&self) -> Duration {
+        Duration::from_millis(self.jwks_cache_ttl_ms)
+    }
+
+    pub fn jwks_refetch_interval(&self) -> Duration {
+        Duration::from_millis(self.jwks_refetch_interval_ms)
+    }
+
+    /// The Redis key builder.
+    ///
+    /// # Errors
+    /// Only when the prefix is invalid, which parsing already refused.
+    pub fn keys(&self) -> Result<Keys, IdError> {
+        Keys::new(&self.key_prefix)
+    }
+
+    /// The subject builder.
+    ///
+    /// # Errors
+    /// Only when the root is invalid, which parsing already refused.
+    pub fn subjects(&self) -> Result<Subjects, IdError> {
+        Subjects::new(&self.subject_root)
+    }
+
+    /// The gateway new sessions go to when the request names none.
+    pub fn default_gateway(&self) -> Option<&GatewayId> {
+        self.gateways.first()
+    }
+}
+
+fn parse_subject_root(text: &str) -> Result<String, String> {
+    Subjects::new(text)
+        .map(|_| text.to_owned())
+        .map_err(|err| err.to_string())
+}
+
+fn parse_key_prefix(text: &str) -> Result<String, String> {
+    Keys::new(text)
+        .map(|_| text.to_owned())
+        .map_err(|err| err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn defaults_match_the_fleet_table() {
+        let config = Config::try_parse_from(["wagw-api"]).expect("defaults parse");
+        assert_eq!(
+            config.gateways,
+            vec![GatewayId::parse("gw-local-1").expect("valid")]
+        );
+        assert_eq!(config.command_timeout_ms, 5000);
+        assert_eq!(config.jwks_url, None);
+        assert_eq!(config.subject_root, "wagw");
+    }
+
+    #[test]
+    fn gateways_are_comma_separated_and_validated() {
+        let config =
+            Config::try_parse_from(["wagw-api", "--gateways", "gw-a,gw-b"]).expect("parses");
+        assert_eq!(config.gateways.len(), 2);
+        assert_eq!(
+            config.default_gateway().map(GatewayId::as_str),
+            Some("gw-a")
+        );
+        assert!(Config::try_parse_from(["wagw-api", "--gateways", "GW.A"]).is_err());
+        assert!(Config::try_parse_from(["wagw-api", "--key-prefix", "a{b}"]).is_err());
+        assert!(Config::try_parse_from(["wagw-api", "--subject-root", "a..b"]).is_err());
+    }
+}

@@ -1,0 +1,60 @@
+//! Probes and metrics, outside `/api/v1` and without authentication.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use wagw_common::{ErrorBody, ErrorCode};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long the readiness probe waits for Redis.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
+
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    summary = "Liveness",
+    description = "200 while the process runs.",
+    responses((status = 200, description = "Alive", body = Object, example = json!({"status": "ok"}))))]
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    summary = "Readiness",
+    description = "200 `{\"nats\":\"ok\",\"redis\":\"ok\"}` when both are reachable; otherwise `503 unavailable` with `details.nats` and `details.redis` each `ok` or `down`.",
+    responses((status = 200, description = "Ready", body = Object, example = json!({"nats": "ok", "redis": "ok"})),
+        (status = 503, description = "Not ready", body = crate::routes::openapi::ErrorEnvelope)))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let mut redis = state.redis();
+    let command = redis::cmd("PING");
+    let ping = command.query_async::<String>(&mut redis);
+    let redis_ok = matches!(tokio::time::timeout(PING_TIMEOUT, ping).await, Ok(Ok(_)));
+    let nats_ok = state.nats().connection_state() == async_nats::connection::State::Connected;
+    let word = |ok: bool| if ok { "ok" } else { "down" };
+    if redis_ok && nats_ok {
+        return Ok(Json(json!({ "nats": "ok", "redis": "ok" })));
+    }
+    Err(
+        ErrorBody::new(ErrorCode::Unavailable, "a dependency is unreachable")
+            .with_detail("nats", word(nats_ok))
+            .with_detail("redis", word(redis_ok))
+            .into(),
+    )
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    summary = "Prometheus metrics",
+    description = "HTTP requests by route template and status, request latency, NATS command outcomes, in the Prometheus text format.",
+    responses((status = 200, description = "Metrics", body = String, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut response = state.metrics().render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,252 @@
+//! Sessions CRUD: create, list (AIP-158 pages), get, update, delete.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use wagw_common::session::{SessionPatch, bounds, validate_label, validate_rates};
+use wagw_common::shard::ShardRef;
+use wagw_common::wire::{Command, CreateSessionV1, SessionCommandV1, UpdateSessionV1};
+use wagw_common::{DesiredState, GatewayId, Session, SessionId, SessionStatus};
+
+use crate::auth::{Capability, Principal};
+use crate::error::ApiError;
+use crate::extract::{AppJson, AppQuery, SessionPath};
+use crate::request_id::ReqId;
+use crate::state::AppState;
+use crate::store::listing::{ListRequest, list_sessions as list_page};
+use crate::{commands, pagination, store};
+
+/// `POST /sessions` body; absent settings take the contract's defaults.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateSessionBody {
+    /// 1-100 characters.
+    pub label: String,
+    /// One of the edge's gateways; the first configured one when absent.
+    #[serde(default)]
+    pub gateway_id: Option<String>,
+    #[serde(default)]
+    pub auto_read: Option<bool>,
+    #[serde(default)]
+    pub presence_typing: Option<bool>,
+    #[serde(default)]
+    pub rate_per_min: Option<u32>,
+    #[serde(default)]
+    pub rate_per_hour: Option<u32>,
+    /// Needs the `admin` capability when true.
+    #[serde(default)]
+    pub is_admin_session: Option<bool>,
+}
+
+impl CreateSessionBody {
+    /// Validates the body and builds the full row for the worker to write.
+    fn into_session(self, state: &AppState, principal: &Principal) -> Result<Session, ApiError> {
+        validate_label(&self.label)?;
+        let rate_per_min = self.rate_per_min.unwrap_or(bounds::DEFAULT_RATE_PER_MIN);
+        let rate_per_hour = self.rate_per_hour.unwrap_or(bounds::DEFAULT_RATE_PER_HOUR);
+        validate_rates(rate_per_min, rate_per_hour)?;
+        let gateway_id = pick_gateway(state, self.gateway_id.as_deref())?;
+        let now = wagw_common::time::now_ms();
+        Ok(Session {
+            id: SessionId::generate(),
+            organization_id: principal.organization_id.clone(),
+            gateway_id,
+            label: self.label,
+            status: SessionStatus::Stopped,
+            status_reason: None,
+            desired_state: DesiredState::Stopped,
+            phone_number: None,
+            wa_jid: None,
+            wa_lid: None,
+            auto_read: self.auto_read.unwrap_or(false),
+            presence_typing: self.presence_typing.unwrap_or(true),
+            rate_per_min,
+            rate_per_hour,
+            is_admin_session: self.is_admin_session.unwrap_or(false),
+            created_by_user_id: principal.subject.clone(),
+            created_at: now,
+            updated_at: now,
+            last_connected_at: None,
+        })
+    }
+}
+
+/// The requested gateway if this edge serves it, else the default one.
+fn pick_gateway(state: &AppState, requested: Option<&str>) -> Result<GatewayId, ApiError> {
+    let served = &state.config().gateways;
+    let bad = || ApiError::invalid("gatewayId", "gatewayId is not a gateway this edge serves");
+    match requested {
+        Some(text) => served
+            .iter()
+            .find(|gw| gw.as_str() == text)
+            .cloned()
+            .ok_or_else(bad),
+        None => served.first().cloned().ok_or_else(bad),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions",
+    summary = "Create a session",
+    description = "Creates a session (one WhatsApp number to attach) in the caller's organization. Requires `manage`; `isAdminSession: true` also needs `admin`. The session starts `stopped`; pair it with the QR or pairing-code endpoints. The owning worker writes the row before the edge answers.",
+    request_body = CreateSessionBody,
+    responses((status = 201, description = "The new session", body = Session), super::openapi::Errors))]
+pub async fn create_session(
+    State(state): State<AppState>,
+    principal: Principal,
+    ReqId(request_id): ReqId,
+    body: Result<AppJson<CreateSessionBody>, ApiError>,
+) -> Result<(StatusCode, Json<Session>), ApiError> {
+    principal.require(Capability::Manage)?;
+    let AppJson(body) = body?;
+    if body.is_admin_session == Some(true) {
+        principal.require(Capability::Admin)?;
+    }
+    let session = body.into_session(&state, &principal)?;
+    let gw = session.gateway_id.clone();
+    let shards = store::shard_count(&state, &gw)
+        .await?
+        .ok_or_else(|| ApiError::GatewayUnregistered(gw.clone()))?;
+    let shard = ShardRef::of_session(&gw, &session.id, shards);
+    let id = session.id;
+    let command = Command::CreateSessionV1(CreateSessionV1 { session });
+    commands::send(&state, &shard, &id, &command, &request_id).await?;
+    let row = store::read_row(&state, &shard, &id).await?.ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!(
+            "session {id} acknowledged but not in Redis"
+        ))
+    })?;
+    Ok((StatusCode::CREATED, Json(row)))
+}
+
+/// `GET /sessions` query; typed here so a bad value names its parameter.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// 1-500, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    pub page_size: Option<String>,
+    /// From a previous page's `nextPageToken`.
+    pub page_token: Option<String>,
+    /// Only this gateway's sessions.
+    pub gateway_id: Option<String>,
+    /// Only sessions in this status; a page may then hold fewer than `pageSize` sessions.
+    #[param(value_type = Option<SessionStatus>)]
+    pub status: Option<String>,
+}
+
+/// One page of sessions.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionPage {
+    pub sessions: Vec<Session>,
+    /// `null` on the last page.
+    pub next_page_token: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions",
+    summary = "List sessions",
+    description = "Lists the organization's sessions, newest first, in pages (AIP-158). Requires `read`. With a `status` filter a page may hold fewer than `pageSize` sessions and still carry a `nextPageToken`.",
+    params(ListQuery),
+    responses((status = 200, description = "One page", body = SessionPage), super::openapi::Errors))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    principal: Principal,
+    AppQuery(query): AppQuery<ListQuery>,
+) -> Result<Json<SessionPage>, ApiError> {
+    principal.require(Capability::Read)?;
+    let page_size = pagination::page_size(query.page_size.as_deref())?;
+    let after = match query.page_token.as_deref().filter(|t| !t.is_empty()) {
+        Some(token) => Some(pagination::decode_token(token)?),
+        None => None,
+    };
+    let gateways = match query.gateway_id.as_deref() {
+        Some(text) => vec![pick_gateway(&state, Some(text))?],
+        None => state.config().gateways.clone(),
+    };
+    let status = match query.status.as_deref() {
+        Some(text) => Some(SessionStatus::parse(text).ok_or_else(|| {
+            ApiError::invalid(
+                "status",
+                "status must be one of stopped, starting, scan_qr_code, working, failed",
+            )
+        })?),
+        None => None,
+    };
+    let request = ListRequest {
+        org: principal.organization_id,
+        gateways,
+        after,
+        page_size,
+        status,
+    };
+    let page = list_page(&state, &request).await?;
+    Ok(Json(SessionPage {
+        sessions: page.sessions,
+        next_page_token: page.next_after.as_ref().map(pagination::encode_token),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/sessions/{session}", tag = "sessions",
+    summary = "Get a session",
+    description = "Returns one session of the caller's organization. Requires `read`. A session of another organization is `not_found`.",
+    params(("session" = String, Path, description = "The session id (a ULID)")),
+    responses((status = 200, description = "The session", body = Session), super::openapi::Errors))]
+pub async fn get_session(
+    State(state): State<AppState>,
+    principal: Principal,
+    SessionPath(id): SessionPath,
+) -> Result<Json<Session>, ApiError> {
+    let located = store::find_session(&state, &principal.organization_id, &id).await?;
+    principal.require(Capability::Read)?;
+    Ok(Json(located.row))
+}
+
+#[utoipa::path(patch, path = "/api/v1/sessions/{session}", tag = "sessions",
+    summary = "Update a session",
+    description = "Changes any of `label`, `autoRead`, `presenceTyping`, `ratePerMin`, `ratePerHour`, `isAdminSession`. Requires `manage` (and `admin` for an admin session or to change `isAdminSession`). The merged row is validated as a whole (`ratePerHour >= ratePerMin`).",
+    params(("session" = String, Path, description = "The session id (a ULID)")),
+    request_body = SessionPatch,
+    responses((status = 200, description = "The updated session", body = Session), super::openapi::Errors))]
+pub async fn update_session(
+    State(state): State<AppState>,
+    principal: Principal,
+    SessionPath(id): SessionPath,
+    ReqId(request_id): ReqId,
+    body: Result<AppJson<SessionPatch>, ApiError>,
+) -> Result<Json<Session>, ApiError> {
+    let located = store::find_session(&state, &principal.organization_id, &id).await?;
+    principal.require_manage(&located.row)?;
+    let AppJson(patch) = body?;
+    if patch.is_admin_session.is_some() {
+        principal.require(Capability::Admin)?;
+    }
+    patch.apply_to(&located.row)?;
+    let organization_id = principal.organization_id.clone();
+    let command = Command::UpdateSessionV1(UpdateSessionV1 {
+        organization_id,
+        patch,
+    });
+    commands::send(&state, &located.shard, &id, &command, &request_id).await?;
+    Ok(Json(store::reread(&state, &located).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions/{session}", tag = "sessions",
+    summary = "Delete a session",
+    description = "Logs the session out, forgets its WhatsApp credentials and removes the row. Requires `manage` (and `admin` for an admin session). Returns 204.",
+    params(("session" = String, Path, description = "The session id (a ULID)")),
+    responses((status = 204, description = "Deleted"), super::openapi::Errors))]
+pub async fn delete_session(
+    State(state): State<AppState>,
+    principal: Principal,
+    SessionPath(id): SessionPath,
+    ReqId(request_id): ReqId,
+) -> Result<StatusCode, ApiError> {
+    let located = store::find_session(&state, &principal.organization_id, &id).await?;
+    principal.require_manage(&located.row)?;
+    let organization_id = principal.organization_id.clone();
+    let command = Command::DeleteSessionV1(SessionCommandV1 { organization_id });
+    commands::send(&state, &located.shard, &id, &command, &request_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
