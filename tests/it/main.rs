@@ -1,1 +1,19 @@
-//! it
+//! The black-box suite: one module per feature, each test on its own isolated stack
+//! (see the `wagw_tests` harness).
+
+mod api_keys;
+mod auth;
+mod commands;
+mod cross_org;
+mod errors;
+mod gateways;
+mod health;
+mod jwks;
+mod lifecycle;
+mod openapi;
+mod pagination;
+mod pairing;
+mod roles;
+mod sessions;
+mod sim_controls;
+mod status_events;

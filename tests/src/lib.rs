@@ -1,1 +1,70 @@
-//! placeholder
+//! Black-box test harness of the WhatsApp gateway: real `nats-server` and `redis-server`
+//! processes, a JWKS the test controls, and the edge and sim workers run in-process through
+//! their public `run(...)` functions.
+//!
+//! # Layout
+//! - [`procs`]: throwaway NATS and Redis servers on free ports, killed on drop.
+//! - [`jwks`]: a swappable, fetch-counting JWKS endpoint.
+//! - [`tokens`]: fixture keys and JWT minting, honest and hostile.
+//! - [`options`]: what a test may choose about its stack.
+//! - [`app`]: [`TestApp`], one isolated stack per test, and its workers.
+//! - [`http`], [`bus`]: typed helpers over HTTP and NATS.
+//! - [`fleet`]: reading `GET /gateways`.
+//! - [`store`]: peeking at Redis through the shared key layout.
+//! - [`assertions`]: the error envelope, ULIDs, timestamps, key and code formats.
+//!
+//! The tests themselves live in `it/`, one module per feature.
+
+pub mod app;
+pub mod assertions;
+pub mod bus;
+pub mod fleet;
+pub mod http;
+pub mod jwks;
+pub mod options;
+mod probe;
+pub mod procs;
+pub mod store;
+pub mod tokens;
+
+pub use app::{TestApp, TestWorker};
+pub use http::HttpResponse;
+pub use options::TestOptions;
+
+use serde_json::Value;
+use std::time::Duration;
+
+/// The organization most tests act in.
+pub const ORG_A: &str = "org_a";
+/// Another organization, whose principals must never see `ORG_A`'s resources.
+pub const ORG_B: &str = "org_b";
+/// How long an asynchronous effect (a status change, an event) may take in tests.
+pub const SOON: Duration = Duration::from_secs(10);
+
+/// `/api/v1/sessions/{id}{suffix}`, e.g. `session_path(id, ":start")`.
+pub fn session_path(id: &str, suffix: &str) -> String {
+    format!("/api/v1/sessions/{id}{suffix}")
+}
+
+/// The `id` of a row.
+///
+/// # Panics
+/// When the row has no string `id`.
+#[track_caller]
+pub fn id_of(row: &Value) -> String {
+    match row["id"].as_str() {
+        Some(id) => id.to_owned(),
+        None => panic!("no id in {row}"),
+    }
+}
+
+/// Routes the stack's tracing to the test output; silent unless `RUST_LOG` is set.
+pub(crate) fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    // A second call in the same test binary finds a subscriber installed and changes nothing.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
