@@ -1,32 +1,12 @@
 //! The edge's configuration: parsed once from flags and `WAGW_*` variables, then passed down.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use wagw_common::keys::Keys;
 use wagw_common::subjects::Subjects;
+pub use wagw_common::telemetry::LogFormat;
 use wagw_common::{GatewayId, IdError};
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable, for a terminal.
-    Pretty,
-    /// One JSON object per line, for log shippers.
-    Json,
-}
-
-impl LogFormat {
-    /// `pretty` when stderr is a terminal, `json` otherwise.
-    pub fn detect() -> Self {
-        if std::io::stderr().is_terminal() {
-            Self::Pretty
-        } else {
-            Self::Json
-        }
-    }
-}
 
 /// Everything the edge needs to run. Tests build it with `Config::try_parse_from`.
 #[derive(clap::Parser, Debug, Clone)]
@@ -109,7 +89,7 @@ pub struct Config {
     pub key_prefix: String,
 
     /// Log format: `pretty` (default on a terminal) or `json` (default otherwise).
-    #[arg(long, global = true, env = "WAGW_LOG_FORMAT", value_enum, default_value_t = LogFormat::detect(),
+    #[arg(long, global = true, env = "WAGW_LOG_FORMAT", default_value_t = LogFormat::detect(),
           hide_default_value = true)]
     pub log_format: LogFormat,
 }

@@ -28,7 +28,7 @@ mod request_id;
 pub mod routes;
 pub mod state;
 mod store;
-pub mod telemetry;
+pub use wagw_common::telemetry;
 
 use anyhow::Context;
 use tokio::net::TcpListener;

@@ -15,6 +15,7 @@
 //! - [`subjects`]: the only place NATS subject strings are built.
 //! - [`keys`]: the only place Redis key strings are built.
 //! - [`shard`]: the fixed hash that maps a session to a shard, and rendezvous weights.
+//! - `telemetry` (feature `telemetry`): logging set-up shared by both binaries.
 //! - [`time`]: milliseconds since the Unix epoch, the only timestamp unit on the wire.
 
 pub mod error;
@@ -25,6 +26,8 @@ pub mod session;
 pub mod shard;
 pub mod sim;
 pub mod subjects;
+#[cfg(feature = "telemetry")]
+pub mod telemetry;
 pub mod time;
 pub mod wire;
 

@@ -159,6 +159,22 @@ impl Subjects {
         format!("{}.sim.{gw}.*.*", self.root)
     }
 
+    /// `<root>.simnet.<gw>.<session>`: the sim's stand-in for WhatsApp's servers; a link that
+    /// sees another link's token here was replaced ("stream replaced").
+    pub fn sim_network(&self, gw: &GatewayId, session: &SessionId) -> String {
+        format!("{}.simnet.{gw}.{session}", self.root)
+    }
+
+    /// `<root>.simlog.<gw>.<session>`: what the simulated phone saw a worker do, as JSON records.
+    pub fn sim_journal(&self, gw: &GatewayId, session: &SessionId) -> String {
+        format!("{}.simlog.{gw}.{session}", self.root)
+    }
+
+    /// `<root>.simlog.<gw>.>`: the sim journal of every session of a gateway.
+    pub fn sim_journal_all(&self, gw: &GatewayId) -> String {
+        format!("{}.simlog.{gw}.>", self.root)
+    }
+
     /// Takes a command subject apart; `None` when it is not one of ours.
     pub fn parse_command(&self, subject: &str) -> Option<CommandSubject> {
         let rest = subject.strip_prefix(&self.root)?.strip_prefix(".cmd.")?;

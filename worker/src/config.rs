@@ -6,10 +6,10 @@
 
 use clap::{Parser, ValueEnum};
 use rand::Rng;
-use std::io::IsTerminal;
 use std::time::Duration;
 use wagw_common::keys::Keys;
 use wagw_common::subjects::Subjects;
+pub use wagw_common::telemetry::LogFormat;
 use wagw_common::{GatewayId, WorkerId};
 
 /// Which driver talks to WhatsApp's side of the sessions.
@@ -19,26 +19,6 @@ pub enum DriverKind {
     Whatsapp,
     /// The simulated phone, for tests, demos and benchmarks.
     Sim,
-}
-
-/// How log lines are written to stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable, for a terminal.
-    Pretty,
-    /// One JSON object per line, for log collectors.
-    Json,
-}
-
-impl LogFormat {
-    /// `pretty` when stderr is a terminal, else `json`.
-    pub fn detect() -> Self {
-        if std::io::stderr().is_terminal() {
-            Self::Pretty
-        } else {
-            Self::Json
-        }
-    }
 }
 
 /// A shard-owning worker of one gateway.
@@ -147,7 +127,7 @@ pub struct Config {
     pub key_prefix: String,
 
     /// Log format: `pretty` or `json` [default: pretty on a terminal, else json].
-    #[arg(long, env = "WAGW_LOG_FORMAT", value_name = "WAGW_LOG_FORMAT", value_enum, default_value_t = LogFormat::detect(), hide_default_value = true)]
+    #[arg(long, env = "WAGW_LOG_FORMAT", value_name = "WAGW_LOG_FORMAT", default_value_t = LogFormat::detect(), hide_default_value = true)]
     pub log_format: LogFormat,
 }
 

@@ -29,7 +29,7 @@ pub mod sessions;
 pub mod sim_control;
 pub mod status;
 pub mod store;
-pub mod telemetry;
+pub use wagw_common::telemetry;
 pub mod worker;
 
 pub use config::{Config, DriverKind, LogFormat};

@@ -31,11 +31,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
+use wagw_common::SessionId;
 use wagw_common::session::validate_phone_number;
 use wagw_common::sim::SimAction;
 use wagw_common::subjects::Subjects;
 use wagw_common::time::now_ms;
-use wagw_common::{GatewayId, SessionId};
 
 /// How the simulated phone and network behave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,16 +64,6 @@ impl Default for SimConfig {
             pairing_code_validity: Duration::from_secs(180),
         }
     }
-}
-
-/// `<root>.simnet.<gw>.<sessionId>`: each new link of a device publishes its token here.
-pub fn simnet_subject(subjects: &Subjects, gw: &GatewayId, session: &SessionId) -> String {
-    format!("{}.simnet.{}.{}", subjects.root(), gw, session)
-}
-
-/// `<root>.simlog.<gw>.<sessionId>`: every [`SimRecord`] of the session, as JSON.
-pub fn simlog_subject(subjects: &Subjects, gw: &GatewayId, session: &SessionId) -> String {
-    format!("{}.simlog.{}.{}", subjects.root(), gw, session)
 }
 
 /// The sim [`Driver`]. One instance serves every session of a worker.

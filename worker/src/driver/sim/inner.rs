@@ -3,10 +3,10 @@
 
 use crate::driver::DriverError;
 use crate::driver::DriverSession;
+use crate::driver::sim::SimConfig;
 use crate::driver::sim::device::Device;
 use crate::driver::sim::journal::{Journal, SimRecord, SimRecordKind};
 use crate::driver::sim::link::LinkShared;
-use crate::driver::sim::{SimConfig, simlog_subject, simnet_subject};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -83,7 +83,9 @@ impl Inner {
         session: &DriverSession,
         token: &str,
     ) -> Result<async_nats::Subscriber, DriverError> {
-        let subject = simnet_subject(&self.subjects, &session.gateway_id, &session.session_id);
+        let subject = self
+            .subjects
+            .sim_network(&session.gateway_id, &session.session_id);
         let unreachable =
             |what: &str| DriverError::Transient(format!("simulated network unreachable: {what}"));
         let simnet = timeout(NATS_TIMEOUT, self.nats.subscribe(subject.clone()))
@@ -108,7 +110,9 @@ impl Inner {
             session_id: session.session_id,
             kind,
         };
-        let subject = simlog_subject(&self.subjects, &session.gateway_id, &session.session_id);
+        let subject = self
+            .subjects
+            .sim_journal(&session.gateway_id, &session.session_id);
         let kind = record.kind.token();
         let payload = serde_json::to_vec(&record);
         self.journal.push(record);

@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::driver::sim::journal::{SimRecord, SimRecordKind};
-use crate::driver::sim::simlog_subject;
 use crate::driver::{DriverError, Presence, ReceiptKind};
 use futures::StreamExt;
 
@@ -160,7 +159,9 @@ async fn sending_returns_whatsapp_ids_receipts_follow_and_the_journal_records_it
     let world = World::start().await;
     let driver = world.driver(fast());
     let session = session();
-    let subject = simlog_subject(&world.subjects, &session.gateway_id, &session.session_id);
+    let subject = world
+        .subjects
+        .sim_journal(&session.gateway_id, &session.session_id);
     let mut simlog = world.client.subscribe(subject).await.expect("subscribes");
     world.client.flush().await.expect("flushes");
 
