@@ -5,7 +5,7 @@
 //! `connect_latency`, QR codes rotate and run out, pairing codes are `XXXX-XXXX` and expire, a
 //! second connection of a device anywhere in the fleet replaces the first ("stream replaced",
 //! over NATS on `<root>.simnet.<gw>.<sessionId>`), and the sim controls act on live links.
-//! Every link is one task ([`actor`]) tracked by the driver; it ends with its link.
+//! Every link is one task (`actor`) tracked by the driver; it ends with its link.
 
 mod actor;
 mod control;

@@ -10,8 +10,9 @@ use crate::driver::{DriverEvent, Link};
 use crate::error::HandlerError;
 use crate::sessions::{DRIVER_CALL_TIMEOUT, LinkKind};
 
-/// How long to wait for a new pairing's first QR.
-const FIRST_QR_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to wait for a new pairing's first QR: under the edge's default command timeout
+/// (5 s), so the caller gets this worker's clear answer rather than a bare 504.
+const FIRST_QR_TIMEOUT: Duration = Duration::from_secs(4);
 
 pub async fn get_qr(w: &Worker, mut row: Session) -> Result<Reply, HandlerError> {
     if row.is_paired() {
