@@ -12,6 +12,8 @@
 //! assert_eq!(subjects.command(&gw, 7, &id, CommandOp::Start),
 //!            "wagw.cmd.gw-sg-1.7.01J9ZX8K2QHV0M3T6R7P4N5W8C.start");
 //! assert_eq!(subjects.status_all(&gw), "wagw.status.gw-sg-1.>");
+//! assert_eq!(subjects.fleet_changed(&gw), "wagw.fleet.gw-sg-1.changed");
+//! assert_eq!(subjects.worker_shards(&gw, "w-1"), "wagw.fleet.gw-sg-1.w-1.shards");
 //! ```
 
 use crate::ids::{GatewayId, IdError, SessionId};
@@ -175,6 +177,17 @@ impl Subjects {
         format!("{}.simlog.{gw}.>", self.root)
     }
 
+    /// `<root>.fleet.<gw>.changed`: a worker joined, left or released shards; every worker of
+    /// the gateway runs an extra lease pass when it hears one.
+    pub fn fleet_changed(&self, gw: &GatewayId) -> String {
+        format!("{}.fleet.{gw}.changed", self.root)
+    }
+
+    /// `<root>.fleet.<gw>.<worker>.shards`: request-reply, a worker answers the shards it holds.
+    pub fn worker_shards(&self, gw: &GatewayId, worker: &str) -> String {
+        format!("{}.fleet.{gw}.{worker}.shards", self.root)
+    }
+
     /// Takes a command subject apart; `None` when it is not one of ours.
     pub fn parse_command(&self, subject: &str) -> Option<CommandSubject> {
         let rest = subject.strip_prefix(&self.root)?.strip_prefix(".cmd.")?;
@@ -245,6 +258,22 @@ mod tests {
             .parse_sim(&subjects.sim(&gw, &id, SimAction::Unlink))
             .expect("parses");
         assert_eq!(parsed.action, SimAction::Unlink);
+    }
+
+    #[test]
+    fn fleet_subjects_live_under_the_gateway() {
+        let subjects = Subjects::new("t1.wagw").expect("valid root");
+        let gw = GatewayId::parse("gw-a").expect("valid");
+        assert_eq!(subjects.fleet_changed(&gw), "t1.wagw.fleet.gw-a.changed");
+        assert_eq!(
+            subjects.worker_shards(&gw, "w1"),
+            "t1.wagw.fleet.gw-a.w1.shards"
+        );
+        assert!(
+            subjects
+                .parse_command(&subjects.fleet_changed(&gw))
+                .is_none()
+        );
     }
 
     #[test]

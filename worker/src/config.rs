@@ -118,6 +118,19 @@ pub struct Config {
     #[arg(long, env = "WAGW_RECONNECT_MAX_MS", value_name = "WAGW_RECONNECT_MAX_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub reconnect_max_ms: u64,
 
+    /// Sessions connected at once when a takeover reconciles a shard (shared by all shards).
+    #[arg(long, env = "WAGW_RECONNECT_CONCURRENCY", value_name = "WAGW_RECONNECT_CONCURRENCY", default_value_t = 16, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
+    pub reconnect_concurrency: usize,
+
+    /// Spread (ms) of the start of the reconnects of a takeover: each waits a random 0..=this.
+    #[arg(
+        long,
+        env = "WAGW_RECONNECT_JITTER_MS",
+        value_name = "WAGW_RECONNECT_JITTER_MS",
+        default_value_t = 250
+    )]
+    pub reconnect_jitter_ms: u64,
+
     /// Root of every NATS subject, so deployments and tests can share one NATS.
     #[arg(long, env = "WAGW_SUBJECT_ROOT", value_name = "WAGW_SUBJECT_ROOT", default_value = "wagw", value_parser = parse_subject_root)]
     pub subject_root: String,
@@ -227,6 +240,10 @@ mod tests {
         );
         assert_eq!((config.sim_auto_pair_ms, config.sim_qr_count), (3000, 6));
         assert_eq!(
+            (config.reconnect_concurrency, config.reconnect_jitter_ms),
+            (16, 250)
+        );
+        assert_eq!(
             (config.subject_root.as_str(), config.key_prefix.as_str()),
             ("wagw", "wagw")
         );
@@ -244,6 +261,14 @@ mod tests {
             (&["--key-prefix", "{x}"][..], "WAGW_KEY_PREFIX"),
             (&["--worker-id", "a b"][..], "WAGW_WORKER_ID"),
             (&["--log-format", "xml"][..], "WAGW_LOG_FORMAT"),
+            (
+                &["--reconnect-concurrency", "0"][..],
+                "WAGW_RECONNECT_CONCURRENCY",
+            ),
+            (
+                &["--reconnect-jitter-ms", "soon"][..],
+                "WAGW_RECONNECT_JITTER_MS",
+            ),
         ] {
             let err = parse(args).expect_err("bad value refused");
             assert!(err.contains(variable), "{args:?}: {err}");

@@ -1,6 +1,7 @@
-//! Start-up and shutdown of a worker: connect (with timeouts), start the lease, heartbeat and
-//! sim control loops, and on shutdown stop taking messages, let in-flight handlers finish (with a
-//! deadline), close links, release leases, leave the members set and drain NATS.
+//! Start-up and shutdown of a worker: connect (with timeouts), join the fleet, start the lease,
+//! watchdog, heartbeat, notice and sim control loops, and on shutdown stop taking messages,
+//! leave the members set, let in-flight handlers finish (with a deadline), close links, release
+//! leases, announce the leave and drain NATS.
 
 use anyhow::Context;
 use std::sync::Arc;
@@ -60,6 +61,7 @@ pub async fn build(config: Config) -> anyhow::Result<Worker> {
         sim_config(&config),
         nats.clone(),
         config.subjects(),
+        config.worker_id.clone(),
     ));
     let driver: Arc<dyn Driver> = sim.clone();
     Ok(Worker::new(
@@ -106,16 +108,40 @@ impl Worker {
                 .context("subscribing to sim controls")?;
             self.tasks.spawn(self.clone().sim_listener(subscriber));
         }
-        self.tasks.spawn(self.clone().lease_loop());
+        let notices = self
+            .nats
+            .subscribe(self.subjects.fleet_changed(&self.gateway))
+            .await
+            .context("subscribing to fleet change notices")?;
+        self.tasks.spawn(self.clone().notice_listener(notices));
+        // Join before the first lease pass, so the others see us and hand our share over.
+        if let Err(error) = self.heartbeat_once().await {
+            tracing::warn!(error, "the first membership heartbeat failed");
+        }
+        self.announce("join").await;
+        let lease_loop = self.tasks.spawn(self.clone().lease_loop());
+        self.tasks.spawn(self.clone().fence_watchdog());
         self.tasks.spawn(self.clone().heartbeat_loop());
+        self.tasks.spawn(self.clone().micro_service());
         shutdown.cancelled().await;
-        self.shut_down().await;
+        self.shut_down(lease_loop).await;
         Ok(())
     }
 
-    async fn shut_down(&self) {
+    /// Stops taking work, leaves the fleet, hands every shard over (links closed and their
+    /// records flushed before the leases go), tells the fleet, then drains NATS.
+    async fn shut_down(&self, lease_loop: tokio::task::JoinHandle<()>) {
         tracing::info!(worker.id = %self.id, "worker shutting down");
         self.stopping.cancel();
+        // No lease pass may acquire anything after this point.
+        if tokio::time::timeout(TASK_DEADLINE, lease_loop)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the lease loop did not stop in time");
+        }
+        // Out of the members first, so that survivors' passes already count us gone.
+        self.leave_membership().await;
         self.handlers.close();
         if tokio::time::timeout(HANDLER_DEADLINE, self.handlers.wait())
             .await
@@ -127,7 +153,7 @@ impl Worker {
             );
         }
         self.release_all().await;
-        self.leave_membership().await;
+        self.announce("leave").await;
         if let Some(sim) = &self.sim
             && tokio::time::timeout(TASK_DEADLINE, sim.shutdown())
                 .await

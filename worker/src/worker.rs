@@ -24,8 +24,6 @@ use crate::store::{Fence, Store, StoreError};
 
 /// Command and control messages handled at once; more wait for a slot.
 const MAX_IN_FLIGHT: usize = 512;
-/// Sessions of an acquired shard connected at once during reconciliation.
-const RECONCILE_CONCURRENCY: usize = 8;
 
 /// The worker core; cheap to clone (an `Arc`).
 #[derive(Clone, Debug)]
@@ -79,6 +77,7 @@ impl Worker {
             std::time::Duration::from_millis(config.reconnect_min_ms),
             std::time::Duration::from_millis(config.reconnect_max_ms),
         );
+        let reconcile_permits = Arc::new(Semaphore::new(config.reconnect_concurrency));
         let inner = Inner {
             id: config.worker_id.clone(),
             gateway: config.gateway_id.clone(),
@@ -93,7 +92,7 @@ impl Worker {
             tasks: TaskTracker::new(),
             handlers: TaskTracker::new(),
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
-            reconcile_permits: Arc::new(Semaphore::new(RECONCILE_CONCURRENCY)),
+            reconcile_permits,
             stopping: CancellationToken::new(),
             started_at: now_ms(),
         };
@@ -122,6 +121,10 @@ impl Worker {
     /// Passes a store result through, dropping the shard at once when the fence refused it.
     pub async fn check_fence<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
         if let Err(StoreError::Fenced(shard)) = &result {
+            crate::fleet::counters::bump(&self.fleet.counters.stale_writes_refused);
+            let token = self.fleet.fence(*shard).map(|fence| fence.token);
+            let epoch = token.as_deref().and_then(|t| t.rsplit(' ').next());
+            tracing::warn!(shard, epoch, "refused a stale write");
             self.drop_shard(*shard, "a fenced write was refused").await;
         }
         result

@@ -31,11 +31,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use wagw_common::SessionId;
 use wagw_common::session::validate_phone_number;
 use wagw_common::sim::SimAction;
 use wagw_common::subjects::Subjects;
 use wagw_common::time::now_ms;
+use wagw_common::{SessionId, WorkerId};
 
 /// How the simulated phone and network behave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,9 +73,15 @@ pub struct SimDriver {
 }
 
 impl SimDriver {
-    pub fn new(config: SimConfig, nats: async_nats::Client, subjects: Subjects) -> Self {
+    /// A driver for the worker `worker_id`, whose id every journal record carries.
+    pub fn new(
+        config: SimConfig,
+        nats: async_nats::Client,
+        subjects: Subjects,
+        worker_id: WorkerId,
+    ) -> Self {
         Self {
-            inner: Arc::new(Inner::new(config, nats, subjects)),
+            inner: Arc::new(Inner::new(config, nats, subjects, worker_id)),
         }
     }
 

@@ -1,50 +1,70 @@
-//! The lease loop: every third of the lease time, renew the leases we hold (one pipeline) and
-//! try to acquire every free shard (one pipeline). Acquiring a shard subscribes its commands and
-//! reconciles its sessions; losing one closes its links and stops its listener.
+//! The lease loop and the fence watchdog.
+//!
+//! Every pass (a tick of at most a second, or a fleet-change notice, debounced) renews the held
+//! leases when due (one pipeline), reads the live members, and follows the rendezvous
+//! [`plan`](super::assign::plan): release gracefully what another live member should own,
+//! acquire the free shards that should be ours. The watchdog, independent of Redis, stops
+//! acting on any shard whose lease it can no longer prove (self-fencing).
 
-use futures::future::join_all;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
+use wagw_common::time::now_ms;
 
+use super::assign::{live_members, liveness_cutoff, plan};
 use crate::Worker;
-use crate::sessions::Closer;
 use crate::store::StoreError;
 
-/// How long subscribing a shard's command subject may take.
-const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
-/// The longest wait between two tries at the free shards, so that the shards a stopping worker
-/// released are taken over in about a second whatever the lease time.
-const MAX_ACQUIRE_PERIOD: Duration = Duration::from_secs(1);
+/// The longest wait between two passes, so that the shards a stopping worker released are
+/// taken over in about a second whatever the lease time.
+const MAX_PASS_PERIOD: Duration = Duration::from_secs(1);
+/// Notices arriving within this window cause one extra pass.
+const NOTICE_DEBOUNCE: Duration = Duration::from_millis(50);
+/// How long one Redis round trip of the lease loop may take.
+const STORE_CALL_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often the watchdog looks for leases it can no longer prove.
+const WATCHDOG_PERIOD: Duration = Duration::from_millis(50);
+
+/// Bounds a store call with [`STORE_CALL_TIMEOUT`].
+async fn bounded<T>(call: impl Future<Output = Result<T, StoreError>>) -> Result<T, String> {
+    match tokio::time::timeout(STORE_CALL_TIMEOUT, call).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err("timed out".to_owned()),
+    }
+}
 
 impl Worker {
-    /// Runs until the worker stops: renews every third of the lease time, tries the free
-    /// shards at least every second.
+    /// Runs until the worker stops.
     pub async fn lease_loop(self) {
         let renew_period = self.config.lease() / 3;
-        let period = renew_period.min(MAX_ACQUIRE_PERIOD);
-        let mut tick = tokio::time::interval(period);
+        let mut tick = tokio::time::interval(renew_period.min(MAX_PASS_PERIOD));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut next_renewal = Instant::now();
-        let mut acquire_failing = false;
+        let mut failing = false;
         loop {
             tokio::select! {
                 () = self.stopping.cancelled() => break,
                 _ = tick.tick() => {}
+                () = self.fleet.wake.notified() => {
+                    tokio::time::sleep(NOTICE_DEBOUNCE).await;
+                }
+            }
+            if self.stopping.is_cancelled() {
+                break;
             }
             if Instant::now() >= next_renewal {
                 next_renewal = Instant::now() + renew_period;
                 self.renew_held().await;
             }
-            self.drop_possibly_expired(period).await;
-            let acquired = self.acquire_free().await;
-            match (acquired, acquire_failing) {
+            match (self.rebalance().await, failing) {
                 (Ok(()), true) => {
-                    acquire_failing = false;
-                    tracing::info!("trying to acquire free shards works again");
+                    failing = false;
+                    tracing::info!("lease passes work again");
                 }
                 // Warn once per outage, not every tick.
-                (Err(err), false) => {
-                    acquire_failing = true;
-                    tracing::warn!(error = %err, "could not try to acquire free shards");
+                (Err(error), false) => {
+                    failing = true;
+                    tracing::warn!(error, "a lease pass failed; holding what we can prove");
                 }
                 _ => {}
             }
@@ -58,118 +78,70 @@ impl Worker {
             return;
         }
         let sent_at = Instant::now();
-        match self.store.renew_leases(&fences, self.config.lease_ms).await {
+        let renewed = bounded(self.store.renew_leases(&fences, self.config.lease_ms)).await;
+        match renewed {
             Ok(results) => {
                 for (fence, (shard, still_ours)) in fences.iter().zip(results) {
-                    if still_ours {
-                        self.fleet.renewed(fence, sent_at);
-                    } else {
+                    if !still_ours {
                         self.drop_shard(shard, "the lease is held by another worker")
                             .await;
+                    } else if !self.fleet.renewed(fence, sent_at) {
+                        // Dropped by the watchdog meanwhile: hand the lease back.
+                        self.release_quietly(fence).await;
                     }
                 }
             }
-            Err(err) => {
-                tracing::warn!(error = %err, shards = fences.len(), "could not renew shard leases")
+            Err(error) => {
+                tracing::debug!(error, shards = fences.len(), "could not renew shard leases");
             }
         }
     }
 
-    /// Drops every lease that may expire before the next tick, `period` away.
-    async fn drop_possibly_expired(&self, period: Duration) {
-        let horizon = Instant::now() + period;
-        for shard in self.fleet.possibly_expired(horizon, self.config.lease()) {
-            self.drop_shard(
-                shard,
-                "the lease could not be renewed before it may have expired",
-            )
-            .await;
+    /// One rendezvous pass: read the live members, release what another should own, acquire
+    /// the free shards that should be ours.
+    async fn rebalance(&self) -> Result<(), String> {
+        let cutoff = liveness_cutoff(now_ms(), self.config.heartbeat_ms);
+        let entries = bounded(self.store.members_since(&self.gateway, cutoff)).await?;
+        let live = live_members(&entries, cutoff);
+        let held: HashSet<u32> = self.fleet.held_shards().into_iter().collect();
+        let pass = plan(self.id.as_str(), &live, self.fleet.shard_count(), &held);
+        if !pass.release.is_empty() {
+            self.release_shards(&pass.release, "another live member should own it")
+                .await;
+            self.announce("release").await;
         }
-    }
-
-    async fn acquire_free(&self) -> Result<(), StoreError> {
-        let free = self.fleet.free_shards();
-        if free.is_empty() || self.stopping.is_cancelled() {
+        if pass.acquire.is_empty() || self.stopping.is_cancelled() {
             return Ok(());
         }
         let sent_at = Instant::now();
-        let won = self
-            .store
-            .acquire_leases(&free, self.id.as_str(), self.config.lease_ms)
-            .await?;
+        let won = bounded(self.store.acquire_leases(
+            &pass.acquire,
+            self.id.as_str(),
+            self.config.lease_ms,
+        ))
+        .await?;
         for (shard, epoch) in won {
             self.on_acquired(shard, epoch, sent_at).await;
         }
         Ok(())
     }
 
-    /// Takes up a freshly leased shard: listen to its commands, then reconcile its sessions.
-    async fn on_acquired(&self, shard: u32, epoch: i64, acquired_at: Instant) {
-        let stop = self
-            .fleet
-            .insert(shard, format!("{} {epoch}", self.id), acquired_at);
-        let subject = self.subjects.shard_commands(&self.gateway, shard);
-        match tokio::time::timeout(SUBSCRIBE_TIMEOUT, self.nats.subscribe(subject)).await {
-            Ok(Ok(subscriber)) => {
-                tracing::info!(shard, epoch, "acquired shard");
-                self.tasks
-                    .spawn(self.clone().serve_shard(shard, subscriber, stop));
-                self.tasks.spawn(self.clone().reconcile_shard(shard));
+    /// Runs until the worker stops: drops every shard whose lease may end before the next
+    /// look, so its links are closed before another worker can take it.
+    pub async fn fence_watchdog(self) {
+        let mut tick = tokio::time::interval(WATCHDOG_PERIOD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = self.stopping.cancelled() => break,
+                _ = tick.tick() => {}
             }
-            Ok(Err(err)) => self.give_back(shard, &err.to_string()).await,
-            Err(_) => self.give_back(shard, "subscribing timed out").await,
-        }
-    }
-
-    /// Releases a shard we could not take up, so another worker may.
-    async fn give_back(&self, shard: u32, error: &str) {
-        tracing::warn!(
-            shard,
-            error,
-            "could not subscribe a shard's commands; releasing it"
-        );
-        if let Some(fence) = self.fleet.remove(shard)
-            && let Err(err) = self.store.release_lease(&fence).await
-        {
-            tracing::warn!(shard, error = %err, "could not release a lease; it will expire");
-        }
-    }
-
-    /// Stops acting on a shard at once: no more writes, its listener stops, its links close
-    /// (rows untouched, the next owner reconciles them). Logged once per loss.
-    pub async fn drop_shard(&self, shard: u32, reason: &str) {
-        if self.fleet.remove(shard).is_none() {
-            return;
-        }
-        tracing::warn!(shard, reason, "lost shard");
-        self.close_shard_links(Some(shard)).await;
-    }
-
-    /// Closes the links of one shard, or of every shard.
-    async fn close_shard_links(&self, shard: Option<u32>) {
-        let closers = self.sessions.remove_where(shard);
-        if let Some(shard) = shard {
-            self.sessions.forget_shard_statuses(shard);
-        }
-        join_all(closers.into_iter().map(Closer::close)).await;
-    }
-
-    /// At shutdown: close every link (without logging out), then delete our leases so that
-    /// survivors take the shards over at their next acquisition round.
-    pub async fn release_all(&self) {
-        self.close_shard_links(None).await;
-        for shard in self.fleet.held_shards() {
-            self.sessions.forget_shard_statuses(shard);
-            let Some(fence) = self.fleet.remove(shard) else {
-                continue;
-            };
-            match self.store.release_lease(&fence).await {
-                Ok(true) => tracing::info!(shard, "released shard"),
-                Ok(false) => tracing::warn!(shard, "the lease was no longer ours at release"),
-                Err(err) => {
-                    tracing::warn!(shard, error = %err, "could not release a lease; it will expire")
-                }
+            let horizon = Instant::now() + WATCHDOG_PERIOD;
+            for shard in self.fleet.possibly_expired(horizon, self.config.lease()) {
+                self.drop_shard(shard, "the lease could not be renewed in time")
+                    .await;
             }
         }
+        tracing::debug!(worker.id = %self.id, "fence watchdog stopped");
     }
 }

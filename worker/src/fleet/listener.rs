@@ -1,25 +1,38 @@
 //! The command listener of one held shard: each message on `<root>.cmd.<gw>.<shard>.>` is
 //! handled in its own tracked task (bounded by the in-flight semaphore) and answered on its
-//! reply subject.
+//! reply subject. When told to stop it unsubscribes, answers what it had already received,
+//! waits for its handlers, and only then says it is done, so a graceful release never leaves
+//! a command unanswered.
 
 use futures::StreamExt;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use wagw_common::wire::{REQUEST_ID_HEADER, Reply};
 
 use crate::Worker;
 
 /// How long handing a reply to the NATS client may take.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long unsubscribing may take.
+const UNSUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// After unsubscribing, how long to wait for messages already on their way.
+const LATE_MESSAGE_WAIT: Duration = Duration::from_millis(100);
+/// How long the shard's in-flight handlers get to finish when it is released.
+const HANDLER_DEADLINE: Duration = Duration::from_secs(2);
 
 impl Worker {
-    /// Serves a shard's commands until `stop` (shard lost or released) or the worker stops.
+    /// Serves a shard's commands until `stop` (shard lost or released) or the worker stops;
+    /// cancels `done` once unsubscribed and its handlers finished.
     pub async fn serve_shard(
         self,
         shard: u32,
         mut subscriber: async_nats::Subscriber,
         stop: CancellationToken,
+        done: CancellationToken,
     ) {
+        let _done = done.drop_guard();
+        let shard_handlers = TaskTracker::new();
         loop {
             let message = tokio::select! {
                 () = stop.cancelled() => break,
@@ -27,19 +40,42 @@ impl Worker {
                 message = subscriber.next() => message,
             };
             let Some(message) = message else { break };
-            let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
-                break;
-            };
-            let worker = self.clone();
-            self.handlers.spawn(async move {
-                worker.answer_command(message).await;
-                drop(permit);
-            });
+            self.spawn_answer(&shard_handlers, message).await;
         }
-        if let Err(err) = subscriber.unsubscribe().await {
-            tracing::debug!(shard, error = %err, "unsubscribing a shard's commands failed");
+        match tokio::time::timeout(UNSUBSCRIBE_TIMEOUT, subscriber.drain()).await {
+            Ok(Ok(())) => {
+                while let Ok(Some(message)) =
+                    tokio::time::timeout(LATE_MESSAGE_WAIT, subscriber.next()).await
+                {
+                    self.spawn_answer(&shard_handlers, message).await;
+                }
+            }
+            Ok(Err(err)) => {
+                tracing::debug!(shard, error = %err, "unsubscribing a shard's commands failed");
+            }
+            Err(_) => tracing::debug!(shard, "unsubscribing a shard's commands timed out"),
+        }
+        shard_handlers.close();
+        if tokio::time::timeout(HANDLER_DEADLINE, shard_handlers.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(shard, "a shard's handlers did not finish in time");
         }
         tracing::debug!(shard, "command listener stopped");
+    }
+
+    /// Answers one command in a task tracked both per shard and per worker.
+    async fn spawn_answer(&self, shard_handlers: &TaskTracker, message: async_nats::Message) {
+        let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let worker = self.clone();
+        let task = shard_handlers.track_future(async move {
+            worker.answer_command(message).await;
+            drop(permit);
+        });
+        self.handlers.spawn(task);
     }
 
     async fn answer_command(&self, message: async_nats::Message) {

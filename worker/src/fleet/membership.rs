@@ -1,12 +1,19 @@
 //! The membership heartbeat: every heartbeat interval the worker scores itself in the gateway's
-//! members set and refreshes its self-description (driver, held shards, session counts), which
-//! expires three heartbeats after the last one. `GET /gateways` reads both.
+//! members set, refreshes its self-description (driver, held shards, session counts, counters),
+//! which expires three heartbeats after the last one, and prunes members gone silent for three
+//! heartbeats. `GET /gateways` reads both.
 
 use serde_json::{Value, json};
+use std::time::Duration;
 use wagw_common::SessionStatus;
 use wagw_common::time::now_ms;
 
+use super::assign::{LIVENESS_HEARTBEATS, liveness_cutoff};
 use crate::Worker;
+use crate::store::StoreError;
+
+/// How long one heartbeat's Redis calls may take.
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Worker {
     /// Runs until the worker stops.
@@ -19,28 +26,46 @@ impl Worker {
                 () = self.stopping.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            let at = now_ms();
-            let info = self.member_info(at).to_string();
-            let ttl_ms = self.config.heartbeat_ms.saturating_mul(3);
-            match self
-                .store
-                .heartbeat(&self.gateway, self.id.as_str(), at, &info, ttl_ms)
-                .await
-            {
-                Ok(()) if failing => {
+            match (self.heartbeat_once().await, failing) {
+                (Ok(()), true) => {
                     failing = false;
                     tracing::info!("membership heartbeat recovered");
                 }
-                Ok(()) => {}
                 // Warn once per outage; the lease loop reports the consequences.
-                Err(err) if !failing => {
+                (Err(error), false) => {
                     failing = true;
-                    tracing::warn!(error = %err, "membership heartbeat failed");
+                    tracing::warn!(error, "membership heartbeat failed");
                 }
-                Err(_) => {}
+                _ => {}
             }
         }
         tracing::debug!(worker.id = %self.id, "heartbeat loop stopped");
+    }
+
+    /// Scores this worker alive, describes it, and prunes the members gone silent.
+    ///
+    /// # Errors
+    /// Redis errors or a timeout, as text.
+    pub async fn heartbeat_once(&self) -> Result<(), String> {
+        let beat = async {
+            let at = now_ms();
+            let info = self.member_info(at).to_string();
+            let ttl_ms = self.config.heartbeat_ms.saturating_mul(LIVENESS_HEARTBEATS);
+            self.store
+                .heartbeat(&self.gateway, self.id.as_str(), at, &info, ttl_ms)
+                .await?;
+            let cutoff = liveness_cutoff(at, self.config.heartbeat_ms);
+            let pruned = self.store.prune_members(&self.gateway, cutoff).await?;
+            if pruned > 0 {
+                tracing::info!(members.pruned = pruned, "pruned members gone silent");
+            }
+            Ok::<(), StoreError>(())
+        };
+        match tokio::time::timeout(HEARTBEAT_TIMEOUT, beat).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(_) => Err("timed out".to_owned()),
+        }
     }
 
     /// This worker's self-description, as stored at `keys.member_info`.
@@ -60,6 +85,7 @@ impl Worker {
             "driver": self.driver.name(),
             "shards": self.fleet.held_shards(),
             "sessions": sessions,
+            "counters": self.fleet.counters.snapshot(),
             "startedAt": self.started_at,
             "at": at,
         })
@@ -67,8 +93,17 @@ impl Worker {
 
     /// Leaves the members set at shutdown.
     pub async fn leave_membership(&self) {
-        if let Err(err) = self.store.leave(&self.gateway, self.id.as_str()).await {
-            tracing::warn!(error = %err, "could not leave the members set; the entry will go stale");
+        let left = tokio::time::timeout(
+            HEARTBEAT_TIMEOUT,
+            self.store.leave(&self.gateway, self.id.as_str()),
+        )
+        .await;
+        match left {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "could not leave the members set; the entry will go stale");
+            }
+            Err(_) => tracing::warn!("leaving the members set timed out; the entry will go stale"),
         }
     }
 }

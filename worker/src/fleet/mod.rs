@@ -1,13 +1,17 @@
-//! Shard ownership: the table of shards this worker holds a lease on ([`Fleet`]), the lease
-//! loop that acquires, renews and loses them ([`lease`]), the command listener of each held
-//! shard ([`listener`]) and the membership heartbeat ([`membership`]).
-//!
-//! This version acquires greedily (any free shard); rendezvous rebalancing comes next
-//! and belongs here too.
+//! Shard ownership: the table of shards this worker holds a lease on ([`Fleet`]), the
+//! rendezvous assignment ([`assign`]), the lease loop that acquires, renews, releases and loses
+//! them ([`lease`], [`handoff`]), the command listener of each held shard ([`listener`]), the
+//! membership heartbeat ([`membership`]), fleet-change notices ([`notice`]), the NATS micro
+//! service ([`micro`]) and the ownership [`counters`].
 
+pub mod assign;
+pub mod counters;
+pub mod handoff;
 pub mod lease;
 pub mod listener;
 pub mod membership;
+pub mod micro;
+pub mod notice;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -15,6 +19,12 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::store::Fence;
+use counters::Counters;
+
+/// How long before its end we stop trusting a lease: a fifth of it, at least 500 ms.
+pub fn safety_margin(lease: Duration) -> Duration {
+    (lease / 5).max(Duration::from_millis(500))
+}
 
 /// One shard we hold.
 #[derive(Debug)]
@@ -25,6 +35,8 @@ struct Held {
     renewed_at: Instant,
     /// Stops the shard's command listener.
     listener: CancellationToken,
+    /// Cancelled by the listener once it has unsubscribed and its handlers finished.
+    listener_done: CancellationToken,
 }
 
 /// The shards this worker holds, with their fencing tokens.
@@ -32,6 +44,9 @@ struct Held {
 pub struct Fleet {
     shard_count: u32,
     held: Mutex<HashMap<u32, Held>>,
+    pub counters: Counters,
+    /// Wakes the lease loop for an extra pass (a fleet-change notice).
+    pub wake: tokio::sync::Notify,
 }
 
 impl Fleet {
@@ -39,6 +54,8 @@ impl Fleet {
         Self {
             shard_count,
             held: Mutex::default(),
+            counters: Counters::default(),
+            wake: tokio::sync::Notify::new(),
         }
     }
 
@@ -92,18 +109,35 @@ impl Fleet {
             .collect()
     }
 
-    /// Records a freshly acquired lease; returns the token that stops its listener.
-    pub fn insert(&self, shard: u32, token: String, acquired_at: Instant) -> CancellationToken {
+    /// Records a freshly acquired lease; returns the token that stops its listener and the
+    /// one the listener cancels when it is done.
+    pub fn insert(
+        &self,
+        shard: u32,
+        token: String,
+        acquired_at: Instant,
+    ) -> (CancellationToken, CancellationToken) {
         let listener = CancellationToken::new();
+        let listener_done = CancellationToken::new();
         let held = Held {
             token,
             renewed_at: acquired_at,
             listener: listener.clone(),
+            listener_done: listener_done.clone(),
         };
         if let Some(previous) = self.held().insert(shard, held) {
             previous.listener.cancel();
         }
-        listener
+        (listener, listener_done)
+    }
+
+    /// Stops a held shard's listener without giving up the lease; returns the token the
+    /// listener cancels once it has unsubscribed and answered what it had taken.
+    pub fn stop_listener(&self, shard: u32) -> Option<CancellationToken> {
+        let held = self.held();
+        let held = held.get(&shard)?;
+        held.listener.cancel();
+        Some(held.listener_done.clone())
     }
 
     /// Forgets a shard and stops its listener; false when it was not held.
@@ -116,24 +150,30 @@ impl Fleet {
         })
     }
 
-    /// Notes a successful renewal sent at `sent_at`, if the lease is still the same one.
-    pub fn renewed(&self, fence: &Fence, sent_at: Instant) {
-        if let Some(held) = self
+    /// Notes a successful renewal sent at `sent_at`, if the lease is still the same one;
+    /// false when we no longer hold it.
+    pub fn renewed(&self, fence: &Fence, sent_at: Instant) -> bool {
+        match self
             .held()
             .get_mut(&fence.shard)
             .filter(|h| h.token == fence.token)
         {
-            held.renewed_at = sent_at;
+            Some(held) => {
+                held.renewed_at = sent_at;
+                true
+            }
+            None => false,
         }
     }
 
-    /// Shards whose lease may have expired: no successful renewal for most of `lease`.
+    /// Shards whose lease we can no longer prove at `now`: a renewal sent at `t0` proves the
+    /// lease until `t0 + lease - safety_margin(lease)`, so we stop acting on it well before
+    /// another worker may acquire it.
     pub fn possibly_expired(&self, now: Instant, lease: Duration) -> Vec<u32> {
-        // Give up a little before the TTL ends, so a new owner never overlaps with us.
-        let safe = lease.mul_f64(0.9);
+        let trusted = lease.saturating_sub(safety_margin(lease));
         self.held()
             .iter()
-            .filter(|(_, held)| now.saturating_duration_since(held.renewed_at) >= safe)
+            .filter(|(_, held)| now.saturating_duration_since(held.renewed_at) >= trusted)
             .map(|(shard, _)| *shard)
             .collect()
     }
@@ -147,7 +187,7 @@ mod tests {
     fn leases_not_renewed_for_most_of_their_time_may_have_expired() {
         let fleet = Fleet::new(4);
         let start = Instant::now();
-        let listener = fleet.insert(1, "w 1".into(), start);
+        let (listener, _done) = fleet.insert(1, "w 1".into(), start);
         fleet.insert(2, "w 2".into(), start);
         assert_eq!(fleet.free_shards(), [0, 3]);
         let lease = Duration::from_secs(10);
@@ -158,9 +198,18 @@ mod tests {
             },
             start + Duration::from_secs(5),
         );
-        let mut expired = fleet.possibly_expired(start + Duration::from_secs(9), lease);
+        let mut expired = fleet.possibly_expired(start + Duration::from_secs(8), lease);
         expired.sort_unstable();
         assert_eq!(expired, [1]);
+        assert!(
+            fleet
+                .possibly_expired(start + Duration::from_millis(7999), lease)
+                .is_empty()
+        );
+        assert_eq!(
+            safety_margin(Duration::from_millis(1500)),
+            Duration::from_millis(500)
+        );
         assert_eq!(fleet.remove(1).map(|f| f.token), Some("w 1".into()));
         assert!(listener.is_cancelled());
         assert_eq!(fleet.held_shards(), [2]);

@@ -20,6 +20,6 @@ pub async fn restart_session(w: &Worker, mut row: Session) -> Result<Reply, Hand
     row.status = SessionStatus::Starting;
     row.status_reason = None;
     w.commit(Some(before), &mut row).await?;
-    w.schedule_connect(row.id, Duration::ZERO, None).await;
+    w.schedule_connect(row.id, Duration::ZERO, false).await;
     Ok(Reply::ok())
 }

@@ -22,6 +22,6 @@ pub async fn start_session(w: &Worker, mut row: Session) -> Result<Reply, Handle
     row.status = SessionStatus::Starting;
     row.status_reason = None;
     w.commit(Some(before), &mut row).await?;
-    w.schedule_connect(row.id, Duration::ZERO, None).await;
+    w.schedule_connect(row.id, Duration::ZERO, false).await;
     Ok(Reply::ok())
 }

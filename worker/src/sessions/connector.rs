@@ -5,7 +5,6 @@
 
 use futures::future::BoxFuture;
 use std::time::{Duration, Instant};
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use wagw_common::SessionId;
 
@@ -28,7 +27,7 @@ impl Worker {
         generation: u64,
         cancel: CancellationToken,
         mut delay: Duration,
-        mut permit: Option<OwnedSemaphorePermit>,
+        mut bounded: bool,
     ) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             loop {
@@ -36,11 +35,20 @@ impl Worker {
                     () = cancel.cancelled() => break,
                     () = tokio::time::sleep(delay) => {}
                 }
+                // Only the first attempt of a reconciliation waits for a permit.
+                let permit = if std::mem::take(&mut bounded) {
+                    tokio::select! {
+                        () = cancel.cancelled() => break,
+                        permit = self.reconcile_permits.clone().acquire_owned() => permit.ok(),
+                    }
+                } else {
+                    None
+                };
                 match self.connect_once(id, generation, &cancel).await {
                     Attempt::Done => break,
                     Attempt::RetryAfter(next) => delay = next,
                 }
-                permit.take();
+                drop(permit);
             }
             tracing::debug!(session.id = %id, generation, "connector ended");
         })
@@ -70,6 +78,7 @@ impl Worker {
         }
         match result {
             Ok(Ok(link)) => {
+                crate::fleet::counters::bump(&self.fleet.counters.reconnects);
                 self.go_live(id, generation, link, cancel.clone()).await;
                 Attempt::Done
             }

@@ -161,7 +161,7 @@ impl Worker {
         tracing::info!(session.id = %id, reason, delay_ms = delay.as_millis(), "link dropped; reconnecting");
         self.tasks.spawn(
             self.clone()
-                .run_connector(id, generation, cancel, delay, None),
+                .run_connector(id, generation, cancel, delay, false),
         );
         Ok(())
     }

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::OwnedSemaphorePermit;
 use wagw_common::wire::QrCode;
 use wagw_common::{Session, SessionId, SessionStatus};
 
@@ -43,15 +42,10 @@ impl Worker {
     }
 
     /// Connects a paired session in the background after `delay`, with the reconnect policy.
-    /// A reconciliation passes a `permit`, held until the first attempt ends, to bound how
-    /// many sessions connect at once.
+    /// A reconciliation sets `bounded`: after the delay the first attempt waits for one of the
+    /// `--reconnect-concurrency` permits, so a big takeover does not stampede WhatsApp.
     /// A worker that is shutting down leaves it to the next owner's reconciliation.
-    pub async fn schedule_connect(
-        &self,
-        id: SessionId,
-        delay: Duration,
-        permit: Option<OwnedSemaphorePermit>,
-    ) {
+    pub async fn schedule_connect(&self, id: SessionId, delay: Duration, bounded: bool) {
         if self.stopping.is_cancelled() {
             return;
         }
@@ -62,7 +56,7 @@ impl Worker {
         }
         self.tasks.spawn(
             self.clone()
-                .run_connector(id, generation, cancel, delay, permit),
+                .run_connector(id, generation, cancel, delay, bounded),
         );
     }
 

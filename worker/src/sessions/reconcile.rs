@@ -1,18 +1,15 @@
 //! Reconciliation of a freshly acquired shard: every session whose row says it should run is
-//! connected again (a few at a time, with jitter), an interrupted pairing ends, and any other
+//! connected again (at most `--reconnect-concurrency` at a time over
+//! every shard, each after a random `0..=--reconnect-jitter-ms`), an interrupted pairing ends, and any other
 //! status that disagrees with a desired `stopped` becomes `stopped`.
 
 use backon::{ExponentialBuilder, Retryable};
 use rand::Rng;
 use std::time::Duration;
-use tokio::sync::OwnedSemaphorePermit;
 use wagw_common::{DesiredState, SessionId, SessionStatus};
 
 use crate::Worker;
 use crate::error::HandlerError;
-
-/// Spread of the start of the connections of one shard.
-const MAX_JITTER_MS: u64 = 250;
 
 impl Worker {
     /// Reconciles every session of `shard`; runs once per acquisition.
@@ -32,13 +29,10 @@ impl Worker {
         };
         let mut connecting = 0usize;
         for id in &ids {
-            let Ok(permit) = self.reconcile_permits.clone().acquire_owned().await else {
-                break;
-            };
             if self.stopping.is_cancelled() || !self.fleet.is_held(shard) {
                 break;
             }
-            match self.reconcile_session(shard, *id, permit).await {
+            match self.reconcile_session(shard, *id).await {
                 Ok(true) => connecting += 1,
                 Ok(false) => {}
                 Err(err) => {
@@ -50,12 +44,7 @@ impl Worker {
     }
 
     /// Brings one session in line with its desired state; true when it is being connected.
-    async fn reconcile_session(
-        &self,
-        shard: u32,
-        id: SessionId,
-        permit: OwnedSemaphorePermit,
-    ) -> Result<bool, HandlerError> {
+    async fn reconcile_session(&self, shard: u32, id: SessionId) -> Result<bool, HandlerError> {
         let _guard = self.sessions.locks.lock(id).await;
         // A command may have got here first; a session with a link is already handled.
         if !self.fleet.is_held(shard) || self.sessions.has_slot(&id) {
@@ -80,8 +69,10 @@ impl Worker {
                     row.status_reason = None;
                     self.commit(Some(before), &mut row).await?;
                 }
-                let jitter = Duration::from_millis(rand::rng().random_range(0..=MAX_JITTER_MS));
-                self.schedule_connect(id, jitter, Some(permit)).await;
+                let jitter = Duration::from_millis(
+                    rand::rng().random_range(0..=self.config.reconnect_jitter_ms),
+                );
+                self.schedule_connect(id, jitter, true).await;
                 Ok(true)
             }
             (_, SessionStatus::Stopped) => Ok(false),

@@ -1,10 +1,8 @@
 //! Shard leases in Redis: pipelined acquisition and renewal, and release, all by Lua script so
 //! that a lease is only ever extended or deleted by the holder of its exact `<me> <epoch>`.
 
-use super::scripts::{ACQUIRE_LEASE, RELEASE_LEASE, RENEW_LEASE};
+use super::scripts::{ACQUIRE_LEASE, RELEASE_LEASE, RELEASE_LEASE_LUA, RENEW_LEASE};
 use super::{Fence, Store, StoreError};
-use redis::AsyncCommands;
-use wagw_common::GatewayId;
 
 impl Store {
     /// Tries to acquire every shard in `shards` in one round trip; returns the epoch of each
@@ -70,6 +68,27 @@ impl Store {
             .collect())
     }
 
+    /// Deletes every lease in `fences` that is still ours, in one round trip; returns per
+    /// fence whether it was.
+    ///
+    /// # Errors
+    /// Redis errors; the leases then expire by themselves.
+    pub async fn release_leases(&self, fences: &[Fence]) -> Result<Vec<bool>, StoreError> {
+        if fences.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for fence in fences {
+            pipe.cmd("EVAL")
+                .arg(RELEASE_LEASE_LUA)
+                .arg(1)
+                .arg(self.keys.lease(&self.shard_ref(fence.shard)))
+                .arg(&fence.token);
+        }
+        let released: Vec<i64> = pipe.query_async(&mut self.conn()).await?;
+        Ok(released.into_iter().map(|r| r == 1).collect())
+    }
+
     /// Deletes our lease so another worker can take the shard at once.
     ///
     /// # Errors
@@ -81,41 +100,5 @@ impl Store {
             .invoke_async(&mut self.conn())
             .await?;
         Ok(released == 1)
-    }
-
-    /// Records this worker as alive and describes it.
-    ///
-    /// # Errors
-    /// Redis errors.
-    pub async fn heartbeat(
-        &self,
-        gw: &GatewayId,
-        worker: &str,
-        now_ms: i64,
-        info: &str,
-        ttl_ms: u64,
-    ) -> Result<(), StoreError> {
-        let mut pipe = redis::pipe();
-        pipe.zadd(self.keys.members(gw), worker, now_ms)
-            .ignore()
-            .set_options(
-                self.keys.member_info(gw, worker),
-                info,
-                redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(ttl_ms)),
-            )
-            .ignore();
-        let () = pipe.query_async(&mut self.conn()).await?;
-        Ok(())
-    }
-
-    /// Removes this worker from the gateway's members.
-    ///
-    /// # Errors
-    /// Redis errors.
-    pub async fn leave(&self, gw: &GatewayId, worker: &str) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        let _: i64 = conn.zrem(self.keys.members(gw), worker).await?;
-        let _: i64 = conn.del(self.keys.member_info(gw, worker)).await?;
-        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! the only way this worker writes session state (see [`writes`]) or holds leases (see [`lease`]).
 
 pub mod lease;
+pub mod members;
 mod scripts;
 pub mod writes;
 

@@ -66,10 +66,9 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1";
 
 /// KEYS: lease. ARGV: token. 1 when released, 0 when it was not ours any more.
-pub static RELEASE_LEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+pub const RELEASE_LEASE_LUA: &str = "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-return 1",
-    )
-});
+return 1";
+
+/// [`RELEASE_LEASE_LUA`] as a cached script.
+pub static RELEASE_LEASE: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE_LEASE_LUA));

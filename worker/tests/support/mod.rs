@@ -17,7 +17,7 @@ use wagw_common::subjects::{CommandOp, Subjects};
 use wagw_common::wire::{Command as Cmd, CreateSessionV1, Reply, SessionCommandV1};
 use wagw_common::{DesiredState, GatewayId, OrganizationId, Session, SessionId, SessionStatus};
 
-pub const SHARDS: u32 = 4;
+pub const SHARDS: u32 = 16;
 pub const GW: &str = "gw-t";
 pub const ORG: &str = "org_1";
 
@@ -72,6 +72,31 @@ fn spawn_redis(port: u16) -> Server {
     spawn("redis-server", &args, port)
 }
 
+/// Redis with AOF on (fsync on every write), as production runs it, keeping its data in `dir`.
+fn spawn_redis_aof(port: u16, dir: &std::path::Path) -> Server {
+    let args = [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--dir",
+        &dir.display().to_string(),
+    ]
+    .map(str::to_owned);
+    spawn("redis-server", &args, port)
+}
+
+fn spawn_nats(port: u16) -> Server {
+    let args = ["-a", "127.0.0.1", "-p", &port.to_string()].map(str::to_owned);
+    spawn("nats-server", &args, port)
+}
+
 /// NATS and Redis for one test, plus a client of each.
 pub struct Stack {
     pub nats_server: Server,
@@ -81,6 +106,8 @@ pub struct Stack {
     pub subjects: Subjects,
     pub keys: Keys,
     pub gw: GatewayId,
+    /// Redis's AOF directory when it runs with AOF on.
+    pub aof_dir: Option<std::path::PathBuf>,
 }
 
 pub struct RunningWorker {
@@ -103,6 +130,21 @@ impl RunningWorker {
 
 impl Stack {
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// A stack whose Redis runs with AOF on, in a fresh directory.
+    pub async fn start_with_aof() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "wagw-worker-aof-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).expect("an AOF directory");
+        Self::start_with(Some(dir)).await
+    }
+
+    async fn start_with(aof_dir: Option<std::path::PathBuf>) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
@@ -111,18 +153,12 @@ impl Stack {
             .with_test_writer()
             .try_init();
         let nats_port = free_port();
-        let nats_server = spawn(
-            "nats-server",
-            &[
-                "-a".into(),
-                "127.0.0.1".into(),
-                "-p".into(),
-                nats_port.to_string(),
-            ],
-            nats_port,
-        );
+        let nats_server = spawn_nats(nats_port);
         let redis_port = free_port();
-        let redis_server = spawn_redis(redis_port);
+        let redis_server = match &aof_dir {
+            Some(dir) => spawn_redis_aof(redis_port, dir),
+            None => spawn_redis(redis_port),
+        };
         let nats = async_nats::connect(format!("nats://127.0.0.1:{nats_port}"))
             .await
             .expect("nats");
@@ -139,7 +175,51 @@ impl Stack {
             subjects: Subjects::new("t").expect("root"),
             keys: Keys::new("t").expect("prefix"),
             gw: GatewayId::parse(GW).expect("gw"),
+            aof_dir,
         }
+    }
+
+    /// Kills Redis and starts it again on the same port after `down`, with the same AOF
+    /// directory (so its data survives).
+    pub async fn restart_redis_aof(&mut self, down: Duration) {
+        let port = self.redis_server.port;
+        let dir = self.aof_dir.clone().expect("a stack started with AOF");
+        self.redis_server.child.kill().expect("kill redis");
+        self.redis_server.child.wait().expect("reap redis");
+        tokio::time::sleep(down).await;
+        self.redis_server = spawn_redis_aof(port, &dir);
+        self.redis = redis::Client::open(format!("redis://127.0.0.1:{port}"))
+            .expect("redis url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis");
+    }
+
+    /// Kills nats-server and starts it again on the same port after `down`; every client
+    /// (the workers' and the test's) reconnects by itself.
+    pub async fn restart_nats(&mut self, down: Duration) {
+        let port = self.nats_server.port;
+        self.nats_server.child.kill().expect("kill nats");
+        self.nats_server.child.wait().expect("reap nats");
+        tokio::time::sleep(down).await;
+        self.nats_server = spawn_nats(port);
+    }
+
+    /// Who holds each shard's lease: `(worker, epoch)`, `None` when free.
+    pub async fn lease_holders(&mut self) -> Vec<Option<(String, i64)>> {
+        let mut holders = Vec::new();
+        for shard in 0..SHARDS {
+            let key = self.keys.lease(&ShardRef::new(self.gw.clone(), shard));
+            let value: Option<String> = redis::AsyncCommands::get(&mut self.redis, key)
+                .await
+                .ok()
+                .flatten();
+            holders.push(value.and_then(|value| {
+                let (worker, epoch) = value.split_once(' ')?;
+                Some((worker.to_owned(), epoch.parse().ok()?))
+            }));
+        }
+        holders
     }
 
     /// Kills Redis (losing its data) and starts a fresh one on the same port after `down`.

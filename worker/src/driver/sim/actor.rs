@@ -97,6 +97,8 @@ pub(super) struct Actor {
     simnet: Option<Subscriber>,
     stage: Stage,
     receipts: VecDeque<(Instant, String)>,
+    /// `connected` was recorded; `closed` follows when the link ends.
+    connected: bool,
 }
 
 impl Actor {
@@ -144,10 +146,12 @@ impl Actor {
             simnet,
             stage,
             receipts: VecDeque::new(),
+            connected: false,
         }
     }
 
-    /// Runs the link until it ends, then leaves the registry and signals `done`.
+    /// Runs the link until it ends, then leaves the registry, records `closed` if it had
+    /// recorded `connected`, and signals `done`.
     pub async fn run(mut self) {
         let _done = self.shared.done.clone().drop_guard();
         // The first QR is shown at once, before any control queued meanwhile is applied.
@@ -170,6 +174,11 @@ impl Actor {
         }
         self.shared.set_phase(Phase::Ended);
         self.inner.unregister(&self.shared);
+        if self.connected {
+            self.inner
+                .record(&self.shared.session, SimRecordKind::Closed)
+                .await;
+        }
         tracing::debug!(
             session.id = %self.shared.session.session_id,
             link.silent = flow == Flow::Stopped,
@@ -244,6 +253,7 @@ impl Actor {
                 self.shared.set(Phase::Connected, Some(device));
                 let flow = self.emit(DriverEvent::Connected { identity }).await;
                 if flow == Flow::Continue {
+                    self.connected = true;
                     self.inner
                         .record(&self.shared.session, SimRecordKind::Connected)
                         .await;

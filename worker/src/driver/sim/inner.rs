@@ -13,9 +13,9 @@ use std::time::Duration;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use wagw_common::SessionId;
 use wagw_common::subjects::Subjects;
 use wagw_common::time::now_ms;
+use wagw_common::{SessionId, WorkerId};
 
 /// Every NATS call of the sim is bounded by this.
 const NATS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,6 +26,8 @@ pub(super) struct Inner {
     pub config: SimConfig,
     nats: async_nats::Client,
     subjects: Subjects,
+    /// The worker this driver serves; stamped on every journal record.
+    worker_id: WorkerId,
     /// The live link of each session in this instance.
     links: Mutex<HashMap<SessionId, Arc<LinkShared>>>,
     /// Device ids logged out or unlinked; their credentials are refused.
@@ -38,11 +40,17 @@ pub(super) struct Inner {
 }
 
 impl Inner {
-    pub fn new(config: SimConfig, nats: async_nats::Client, subjects: Subjects) -> Self {
+    pub fn new(
+        config: SimConfig,
+        nats: async_nats::Client,
+        subjects: Subjects,
+        worker_id: WorkerId,
+    ) -> Self {
         Self {
             config,
             nats,
             subjects,
+            worker_id,
             links: Mutex::default(),
             voided: Mutex::default(),
             journal: Journal::default(),
@@ -103,11 +111,14 @@ impl Inner {
         Ok(simnet)
     }
 
-    /// Journals a record and publishes it on the session's `simlog` subject.
+    /// Journals a record and publishes it on the session's `simlog` subject. Records of one
+    /// link are published one after the other on one client, so their order holds; the
+    /// worker flushes the client before a lease can move.
     pub async fn record(&self, session: &DriverSession, kind: SimRecordKind) {
         let record = SimRecord {
             at: now_ms(),
             session_id: session.session_id,
+            worker_id: self.worker_id.clone(),
             kind,
         };
         let subject = self

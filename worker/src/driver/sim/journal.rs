@@ -1,14 +1,19 @@
 //! What the simulated phone saw a worker do, kept for tests and published on `<root>.simlog.…`.
 //!
-//! Each record is also sent, fire-and-forget, as JSON on
+//! Each record is also published, in order per session, as JSON on
 //! `<root>.simlog.<gw>.<sessionId>`, so black-box tests in another process can observe it:
-//! `{"at":1700000000000,"sessionId":"01J…","kind":"sent_text","to":"…","text":"…","messageId":"3EB0…"}`.
+//! `{"at":1700000000000,"sessionId":"01J…","workerId":"w-1","kind":"sent_text","to":"…","text":"…","messageId":"3EB0…"}`.
+//!
+//! Every link that recorded `connected` records `closed` when it ends, however it ends (closed
+//! by the worker, dropped, replaced, failed, logged out), so the `connected`..`closed`
+//! intervals of one session show which worker drove it when. The worker flushes NATS after
+//! closing links and before giving up a lease.
 
 use crate::driver::Presence;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
-use wagw_common::SessionId;
+use wagw_common::{SessionId, WorkerId};
 
 /// How many records a driver instance keeps; older ones are dropped first.
 pub const JOURNAL_CAPACITY: usize = 10_000;
@@ -20,6 +25,8 @@ pub struct SimRecord {
     /// Milliseconds since the Unix epoch.
     pub at: i64,
     pub session_id: SessionId,
+    /// The worker whose driver saw it.
+    pub worker_id: WorkerId,
     #[serde(flatten)]
     pub kind: SimRecordKind,
 }
@@ -34,7 +41,7 @@ pub struct SimRecord {
 pub enum SimRecordKind {
     /// A link came up (after connecting or pairing).
     Connected,
-    /// The worker closed a live link.
+    /// A link that had recorded `connected` ended, however it ended.
     Closed,
     /// The device was voided: `logout()`, `forget()` or the `unlink` control.
     LoggedOut,
@@ -123,6 +130,7 @@ mod tests {
         let record = SimRecord {
             at: 5,
             session_id: id,
+            worker_id: WorkerId::parse("w-1").expect("valid"),
             kind: SimRecordKind::SentText {
                 to: "628@s.whatsapp.net".into(),
                 text: "hi".into(),
@@ -132,7 +140,7 @@ mod tests {
         let json = serde_json::to_value(&record).expect("serializes");
         assert_eq!(
             json,
-            serde_json::json!({"at": 5, "sessionId": id.to_string(), "kind": "sent_text",
+            serde_json::json!({"at": 5, "sessionId": id.to_string(), "workerId": "w-1", "kind": "sent_text",
                 "to": "628@s.whatsapp.net", "text": "hi", "messageId": "3EB0"})
         );
         assert_eq!(serde_json::from_value::<SimRecord>(json).ok(), Some(record));
@@ -156,6 +164,7 @@ mod tests {
             journal.push(SimRecord {
                 at,
                 session_id: id,
+                worker_id: WorkerId::parse("w").expect("valid"),
                 kind: SimRecordKind::Connected,
             });
         }

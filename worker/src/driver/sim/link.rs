@@ -148,11 +148,8 @@ impl Connection for SimConnection {
         if !self.shared.claim_close() {
             return;
         }
-        let was_live = !self.shared.done.is_cancelled();
+        // The task records `closed` (if it was connected) before it is done.
         self.shared.stop_and_wait().await;
-        if was_live {
-            self.record(SimRecordKind::Closed).await;
-        }
     }
 
     async fn logout(&self) -> Result<(), DriverError> {

@@ -91,7 +91,8 @@ impl World {
     }
 
     fn driver(&self, config: SimConfig) -> SimDriver {
-        SimDriver::new(config, self.client.clone(), self.subjects.clone())
+        let worker = wagw_common::WorkerId::parse("w-test").expect("valid worker id");
+        SimDriver::new(config, self.client.clone(), self.subjects.clone(), worker)
     }
 }
 

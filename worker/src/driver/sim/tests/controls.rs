@@ -36,6 +36,13 @@ async fn disconnect_drops_a_connected_link_and_keeps_the_device() {
     assert_eq!(next(&mut link).await, DriverEvent::Connected { identity });
     link.connection.close().await;
     no_tasks_left(&driver).await;
+    // A link that ends by itself records `closed` too: every `connected` has its `closed`,
+    // each stamped with the worker.
+    let journal = driver.journal();
+    let kinds: Vec<_> = journal.iter().map(|r| r.kind.clone()).collect();
+    use SimRecordKind::{Closed, Connected};
+    assert_eq!(kinds, vec![Connected, Closed, Connected, Closed]);
+    assert!(journal.iter().all(|r| r.worker_id.as_str() == "w-test"));
 }
 
 #[tokio::test]
