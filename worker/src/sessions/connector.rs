@@ -5,6 +5,7 @@
 
 use futures::future::BoxFuture;
 use std::time::{Duration, Instant};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use wagw_common::SessionId;
 
@@ -35,8 +36,9 @@ impl Worker {
                     () = cancel.cancelled() => break,
                     () = tokio::time::sleep(delay) => {}
                 }
-                // Only the first attempt of a reconciliation waits for a permit.
-                let permit = if std::mem::take(&mut bounded) {
+                // Only the first attempt of a reconciliation waits for a permit; a link that
+                // comes up keeps it until it is connected (see `run_pump`).
+                let mut permit = if std::mem::take(&mut bounded) {
                     tokio::select! {
                         () = cancel.cancelled() => break,
                         permit = self.reconcile_permits.clone().acquire_owned() => permit.ok(),
@@ -44,7 +46,10 @@ impl Worker {
                 } else {
                     None
                 };
-                match self.connect_once(id, generation, &cancel).await {
+                match self
+                    .connect_once(id, generation, &cancel, &mut permit)
+                    .await
+                {
                     Attempt::Done => break,
                     Attempt::RetryAfter(next) => delay = next,
                 }
@@ -59,6 +64,7 @@ impl Worker {
         id: SessionId,
         generation: u64,
         cancel: &CancellationToken,
+        permit: &mut Option<OwnedSemaphorePermit>,
     ) -> Attempt {
         let credentials = match self.credentials_for_attempt(id, generation).await {
             Ok(credentials) => credentials,
@@ -79,7 +85,8 @@ impl Worker {
         match result {
             Ok(Ok(link)) => {
                 crate::fleet::counters::bump(&self.fleet.counters.reconnects);
-                self.go_live(id, generation, link, cancel.clone()).await;
+                self.go_live(id, generation, link, cancel.clone(), permit.take())
+                    .await;
                 Attempt::Done
             }
             Ok(Err(DriverError::Transient(reason))) => self.attempt_failed(id, &reason).await,
@@ -115,13 +122,22 @@ impl Worker {
         }
     }
 
-    async fn go_live(&self, id: SessionId, generation: u64, link: Link, cancel: CancellationToken) {
+    async fn go_live(
+        &self,
+        id: SessionId,
+        generation: u64,
+        link: Link,
+        cancel: CancellationToken,
+        admission: Option<OwnedSemaphorePermit>,
+    ) {
         if self
             .sessions
             .go_live(&id, generation, link.connection.clone())
         {
-            self.tasks
-                .spawn(self.clone().run_pump(id, generation, link.events, cancel));
+            self.tasks.spawn(
+                self.clone()
+                    .run_pump(id, generation, link.events, cancel, admission),
+            );
         } else {
             link.connection.close().await;
         }

@@ -36,8 +36,10 @@ impl Worker {
         if let Some(replaced) = replaced {
             replaced.close().await;
         }
-        self.tasks
-            .spawn(self.clone().run_pump(id, generation, link.events, cancel));
+        self.tasks.spawn(
+            self.clone()
+                .run_pump(id, generation, link.events, cancel, None),
+        );
         generation
     }
 

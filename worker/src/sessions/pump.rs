@@ -2,10 +2,11 @@
 //! only while the link is still the session's current generation.
 
 use futures::future::BoxFuture;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 use wagw_common::SessionId;
 
+use super::CONNECT_TIMEOUT;
 use crate::Worker;
 use crate::driver::DriverEvent;
 
@@ -29,17 +30,28 @@ pub fn event_kind(event: &DriverEvent) -> &'static str {
 impl Worker {
     /// Pumps a link's events until it ends, goes stale, or is cancelled. Boxed, because pumps
     /// and connectors spawn each other.
+    ///
+    /// `admission` is the takeover-reconnect permit of a reconciled session: it is held until
+    /// the link is up (or ends, or `CONNECT_TIMEOUT` passes), so `--reconnect-concurrency`
+    /// bounds the connections being established with WhatsApp, not just the calls that start
+    /// them.
     pub fn run_pump(
         self,
         id: SessionId,
         generation: u64,
         mut events: mpsc::Receiver<DriverEvent>,
         cancel: CancellationToken,
+        mut admission: Option<OwnedSemaphorePermit>,
     ) -> BoxFuture<'static, ()> {
         Box::pin(async move {
+            let admission_deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
             loop {
                 let event = tokio::select! {
                     () = cancel.cancelled() => break,
+                    () = tokio::time::sleep_until(admission_deadline), if admission.is_some() => {
+                        admission = None;
+                        continue;
+                    }
                     event = events.recv() => event,
                 };
                 // A stream that ends without saying why is a dropped link.
@@ -47,6 +59,9 @@ impl Worker {
                     reason: "the link closed".to_owned(),
                 });
                 let ends_link = event.ends_link();
+                if ends_link || matches!(event, DriverEvent::Connected { .. }) {
+                    admission = None;
+                }
                 let kind = event_kind(&event);
                 let _guard = self.sessions.locks.lock(id).await;
                 if !self.sessions.is_current(&id, generation) {
