@@ -85,8 +85,13 @@ impl TestApp {
     }
 
     async fn try_spawn(options: TestOptions) -> anyhow::Result<TestApp> {
-        let (nats_server, redis_server) = tokio::task::spawn_blocking(|| {
-            anyhow::Ok((NatsServer::start()?, RedisServer::start()?))
+        let aof = options.redis_aof;
+        let (nats_server, redis_server) = tokio::task::spawn_blocking(move || {
+            let redis = match aof {
+                true => RedisServer::start_persistent()?,
+                false => RedisServer::start()?,
+            };
+            anyhow::Ok((NatsServer::start()?, redis))
         })
         .await??;
         let jwks = match options.jwks {

@@ -10,6 +10,10 @@
 //! - [`app`]: [`TestApp`], one isolated stack per test, and its workers.
 //! - [`http`], [`bus`]: typed helpers over HTTP and NATS.
 //! - [`fleet`]: reading `GET /gateways`.
+//! - [`fleet_app`]: [`FleetApp`], the edge in front of real `wagw-worker` processes
+//!   ([`worker_procs`]) with the faults fleet tests inject ([`proxy`], server restarts) and the
+//!   "never two owners" check over the sim journal ([`simlog`]); session helpers for it in
+//!   `fleet_sessions.rs`.
 //! - [`store`]: peeking at Redis through the shared key layout.
 //! - [`assertions`]: the error envelope, ULIDs, timestamps, key and code formats.
 //!
@@ -19,15 +23,23 @@ pub mod app;
 pub mod assertions;
 pub mod bus;
 pub mod fleet;
+pub mod fleet_app;
+mod fleet_sessions;
+mod fleet_view;
 pub mod http;
 pub mod jwks;
 pub mod options;
 mod probe;
 pub mod procs;
+pub mod proxy;
+pub mod simlog;
 pub mod store;
 pub mod tokens;
+pub mod worker_procs;
 
 pub use app::{TestApp, TestWorker};
+pub use fleet_app::{FleetApp, FleetOptions};
+pub use fleet_view::rendezvous_assignment;
 pub use http::HttpResponse;
 pub use options::TestOptions;
 

@@ -41,6 +41,8 @@ pub struct TestOptions {
     pub heartbeat_ms: u64,
     pub reconnect_min_ms: u64,
     pub reconnect_max_ms: u64,
+    /// Run Redis with an append-only file so a restart keeps the data (fleet fault tests).
+    pub redis_aof: bool,
 }
 
 impl Default for TestOptions {
@@ -65,6 +67,7 @@ impl Default for TestOptions {
             heartbeat_ms: 500,
             reconnect_min_ms: 50,
             reconnect_max_ms: 500,
+            redis_aof: false,
         }
     }
 }

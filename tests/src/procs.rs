@@ -2,6 +2,8 @@
 //!
 //! Every [`crate::TestApp`] starts its own pair, so tests never touch the machine's 4222 / 6379
 //! and never see each other's state. Their output goes to files under `target/test-servers/`.
+//! Fleet tests restart a server on its own port ([`NatsServer::restart`], [`RedisServer::restart`]);
+//! a persistent Redis ([`RedisServer::start_persistent`]) keeps its data across that in an AOF.
 
 use crate::probe::Probe;
 use anyhow::Context;
@@ -33,6 +35,10 @@ struct ServerProcess {
     child: Option<Child>,
     /// Its stdout and stderr; kept only when the test that owned it failed.
     log: PathBuf,
+    /// What it was started with, to start it again on the same port.
+    program: String,
+    args: Vec<String>,
+    probe: Probe,
 }
 
 impl ServerProcess {
@@ -44,25 +50,56 @@ impl ServerProcess {
         port: u16,
         probe: Probe,
     ) -> anyhow::Result<Self> {
-        let (log, log_path) = log_file(name, port)?;
-        let child = Command::new(program)
-            .args(args)
+        let (_, log) = log_file(name, port)?;
+        let mut server = Self {
+            name,
+            port,
+            child: None,
+            log,
+            program: program.to_owned(),
+            args: args.to_vec(),
+            probe,
+        };
+        server.start()?;
+        Ok(server)
+    }
+
+    /// Starts the process (again), appending to its log, and waits until it serves.
+    fn start(&mut self) -> anyhow::Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log)
+            .with_context(|| format!("opening {}", self.log.display()))?;
+        let child = Command::new(&self.program)
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().context("cloning the log file handle")?)
             .stderr(log)
             .spawn()
-            .with_context(|| format!("spawning {program} (is it installed?)"))?;
-        let mut server = Self {
-            name,
-            port,
-            child: Some(child),
-            log: log_path,
-        };
-        server.wait_until_serving(&probe)?;
-        Ok(server)
+            .with_context(|| format!("spawning {} (is it installed?)", self.program))?;
+        self.child = Some(child);
+        self.wait_until_serving()
     }
 
-    fn wait_until_serving(&mut self, probe: &Probe) -> anyhow::Result<()> {
+    /// Kills the process and starts it again on the same port with the same arguments.
+    fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        // Both servers bind with SO_REUSEADDR, so the port is free again at once; a retry
+        // covers the odd slow release.
+        let deadline = Instant::now() + STARTUP_DEADLINE;
+        loop {
+            match self.start() {
+                Ok(()) => return Ok(()),
+                Err(error) if Instant::now() >= deadline => return Err(error),
+                Err(_) => {
+                    self.kill();
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+
+    fn wait_until_serving(&mut self) -> anyhow::Result<()> {
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
         let deadline = Instant::now() + STARTUP_DEADLINE;
         let pid = self.child.as_ref().map(Child::id).unwrap_or_default();
@@ -71,7 +108,7 @@ impl ServerProcess {
                 // Another test (or process) may have taken the port between our probe and the
                 // spawn; then our server failed to bind and someone else answers.
                 anyhow::ensure!(
-                    probe.is_ours(stream, pid),
+                    self.probe.is_ours(stream, pid),
                     "{} on {addr} is not ours: the port was taken",
                     self.name
                 );
@@ -111,11 +148,16 @@ impl Drop for ServerProcess {
     }
 }
 
-/// `target/test-servers/<name>-<port>.log`, created empty.
-fn log_file(name: &str, port: u16) -> anyhow::Result<(std::fs::File, PathBuf)> {
+/// `target/test-servers/`, created when missing.
+fn servers_dir() -> anyhow::Result<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-servers");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join(format!("{name}-{port}.log"));
+    Ok(dir)
+}
+
+/// `target/test-servers/<name>-<port>.log`, created empty.
+fn log_file(name: &str, port: u16) -> anyhow::Result<(std::fs::File, PathBuf)> {
+    let path = servers_dir()?.join(format!("{name}-{port}.log"));
     let file =
         std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
     Ok((file, path))
@@ -178,12 +220,22 @@ impl NatsServer {
     pub fn kill(&mut self) {
         self.process.kill();
     }
+
+    /// Kills the server (if running) and starts it again on the same port.
+    ///
+    /// # Errors
+    /// When it does not come back in time.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.process.restart()
+    }
 }
 
-/// A `redis-server` of this test alone, without persistence.
+/// A `redis-server` of this test alone; without persistence unless started persistent.
 #[derive(Debug)]
 pub struct RedisServer {
     process: ServerProcess,
+    /// The AOF directory of a persistent server, removed on drop.
+    data_dir: Option<PathBuf>,
 }
 
 impl RedisServer {
@@ -192,73 +244,76 @@ impl RedisServer {
     /// # Errors
     /// When the binary is missing or the server does not come up in time.
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with(&["--appendonly", "no"], None)
+    }
+
+    /// Starts a server that keeps its data in an append-only file (fsync always) in a fresh
+    /// directory under `target/test-servers/`, as production runs it: it survives
+    /// [`RedisServer::restart`].
+    ///
+    /// # Errors
+    /// When the directory cannot be made or the server does not come up in time.
+    pub fn start_persistent() -> anyhow::Result<Self> {
+        let dir = servers_dir()?.join(format!("redis-data-{}", ulid::Ulid::generate()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let dir_arg = dir.to_string_lossy().into_owned();
+        let extra = [
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--dir",
+            &dir_arg,
+        ];
+        Self::start_with(&extra, Some(dir))
+    }
+
+    fn start_with(extra: &[&str], data_dir: Option<PathBuf>) -> anyhow::Result<Self> {
         let process = spawn_on_free_port(
             "redis-server",
             "redis-server",
             |port| {
-                [
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ]
-                .map(String::from)
-                .to_vec()
+                let port = port.to_string();
+                let base = ["--port", &port, "--bind", "127.0.0.1", "--save", ""];
+                base.iter().chain(extra).map(|a| (*a).to_owned()).collect()
             },
             |_| Probe::RedisPid,
         )?;
-        Ok(Self { process })
+        Ok(Self { process, data_dir })
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.process.port)
     }
 
+    pub fn port(&self) -> u16 {
+        self.process.port
+    }
+
     /// Kills the server, e.g. to test that readiness notices.
     pub fn kill(&mut self) {
         self.process.kill();
     }
+
+    /// Kills the server (if running) and starts it again on the same port; a persistent one
+    /// reloads its AOF.
+    ///
+    /// # Errors
+    /// When it does not come back in time.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.process.restart()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.process.kill();
+        if let Some(dir) = &self.data_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn servers_start_on_distinct_ports_and_stop_on_drop() {
-        let nats = NatsServer::start().expect("nats-server starts");
-        let redis = RedisServer::start().expect("redis-server starts");
-        assert_ne!(nats.url(), redis.url());
-        let port = redis.process.port;
-        drop(redis);
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err());
-    }
-
-    #[test]
-    fn a_server_of_someone_else_on_the_port_is_not_taken_for_ours() {
-        let nats = NatsServer::start().expect("nats-server starts");
-        let redis = RedisServer::start().expect("redis-server starts");
-        let connect = |port| {
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            TcpStream::connect_timeout(&addr, Duration::from_secs(1)).expect("connects")
-        };
-        let (nats_port, redis_port) = (nats.process.port, redis.process.port);
-        let redis_pid = redis
-            .process
-            .child
-            .as_ref()
-            .map(Child::id)
-            .expect("running");
-        let ours = Probe::NatsServerName(nats_server_name(nats_port));
-        assert!(ours.is_ours(connect(nats_port), 0));
-        assert!(!Probe::NatsServerName("someone-else".into()).is_ours(connect(nats_port), 0));
-        assert!(!ours.is_ours(connect(redis_port), 0));
-        assert!(Probe::RedisPid.is_ours(connect(redis_port), redis_pid));
-        assert!(!Probe::RedisPid.is_ours(connect(redis_port), redis_pid + 1));
-    }
-}
+#[path = "procs_tests.rs"]
+mod tests;
