@@ -119,7 +119,7 @@ pub struct Config {
     pub reconnect_max_ms: u64,
 
     /// Sessions connected at once when a takeover reconciles a shard (shared by all shards).
-    #[arg(long, env = "WAGW_RECONNECT_CONCURRENCY", value_name = "WAGW_RECONNECT_CONCURRENCY", default_value_t = 16, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
+    #[arg(long, env = "WAGW_RECONNECT_CONCURRENCY", value_name = "WAGW_RECONNECT_CONCURRENCY", default_value_t = 64, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub reconnect_concurrency: usize,
 
     /// Spread (ms) of the start of the reconnects of a takeover: each waits a random 0..=this.
@@ -241,7 +241,7 @@ mod tests {
         assert_eq!((config.sim_auto_pair_ms, config.sim_qr_count), (3000, 6));
         assert_eq!(
             (config.reconnect_concurrency, config.reconnect_jitter_ms),
-            (16, 250)
+            (64, 250)
         );
         assert_eq!(
             (config.subject_root.as_str(), config.key_prefix.as_str()),
