@@ -82,13 +82,18 @@ async fn a_session_goes_through_its_whole_lifecycle() {
         stack.row(&id).await.expect("row").status,
         SessionStatus::Starting
     );
-    stack
+    let row = stack
         .wait_row(&id, "working again", |r| r.status == SessionStatus::Working)
         .await;
 
     assert!(stack.sim(&id, SimAction::Disconnect, json!({})).await.ok);
+    // Still `working` right after the control, until the drop is processed: wait for a newer
+    // connection, not merely for the status.
+    let connected_before = row.last_connected_at;
     stack
-        .wait_row(&id, "reconnected", |r| r.status == SessionStatus::Working)
+        .wait_row(&id, "reconnected", |r| {
+            r.status == SessionStatus::Working && r.last_connected_at > connected_before
+        })
         .await;
 
     assert!(
