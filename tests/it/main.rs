@@ -21,3 +21,6 @@ mod roles;
 mod sessions;
 mod sim_controls;
 mod status_events;
+mod worker_commands;
+mod worker_fleet;
+mod worker_reconnect_budget;

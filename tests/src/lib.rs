@@ -16,6 +16,8 @@
 //!   `fleet_sessions.rs`.
 //! - [`store`]: peeking at Redis through the shared key layout.
 //! - [`assertions`]: the error envelope, ULIDs, timestamps, key and code formats.
+//! - [`worker_stack`]: [`WorkerStack`], in-process workers with no edge, driven over NATS
+//!   (commands and sim controls in [`worker_bus`]) and checked in Redis.
 //!
 //! The tests themselves live in `it/`, one module per feature.
 
@@ -35,13 +37,16 @@ pub mod proxy;
 pub mod simlog;
 pub mod store;
 pub mod tokens;
+pub mod worker_bus;
 pub mod worker_procs;
+pub mod worker_stack;
 
 pub use app::{TestApp, TestWorker};
 pub use fleet_app::{FleetApp, FleetOptions};
 pub use fleet_view::rendezvous_assignment;
 pub use http::HttpResponse;
 pub use options::TestOptions;
+pub use worker_stack::{RunningWorker, WorkerStack};
 
 use serde_json::Value;
 use std::time::Duration;

@@ -1,20 +1,20 @@
 //! The worker over real NATS and Redis, without the edge: the command and sim-control protocol,
 //! fencing, and failover between two in-process workers.
 
-mod support;
-
 use serde_json::json;
 use std::time::Duration;
-use support::{Stack, next_status};
 use wagw_common::shard::{ShardRef, shard_of};
 use wagw_common::sim::SimAction;
 use wagw_common::subjects::CommandOp;
 use wagw_common::wire::{Command, PairingCodeV1};
 use wagw_common::{DesiredState, ErrorCode, OrganizationId, SessionStatus};
+use wagw_tests::WorkerStack;
+use wagw_tests::worker_bus::next_status;
+use wagw_tests::worker_stack::{ORG, SHARDS};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_goes_through_its_whole_lifecycle() {
-    let mut stack = Stack::start().await;
+    let mut stack = WorkerStack::start().await;
     let worker = stack.start_worker("w1", &[]);
     stack.wait_for_all_shards("w1").await;
     let mut feed = stack.status_feed().await;
@@ -122,7 +122,7 @@ async fn a_session_goes_through_its_whole_lifecycle() {
         "logout is a no-op when unpaired"
     );
 
-    let org = OrganizationId::parse(support::ORG).expect("org");
+    let org = OrganizationId::parse(ORG).expect("org");
     let code = Command::PairingCodeV1(PairingCodeV1 {
         organization_id: org,
         phone_number: "6289999999999".into(),
@@ -157,11 +157,11 @@ async fn a_session_goes_through_its_whole_lifecycle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_refused_by_the_fence_drops_the_shard_until_it_is_won_again() {
-    let mut stack = Stack::start().await;
+    let mut stack = WorkerStack::start().await;
     let worker = stack.start_worker("w1", &[]);
     stack.wait_for_all_shards("w1").await;
     let id = stack.create().await;
-    let shard = ShardRef::new(stack.gw.clone(), shard_of(&id, support::SHARDS));
+    let shard = ShardRef::new(stack.gw.clone(), shard_of(&id, SHARDS));
     let lease = stack.keys.lease(&shard);
     let _: () = redis::AsyncCommands::set(&mut stack.redis, &lease, "intruder 999")
         .await
@@ -196,7 +196,7 @@ async fn a_write_refused_by_the_fence_drops_the_shard_until_it_is_won_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_survivor_takes_over_and_reconnects_the_sessions_of_a_stopped_worker() {
-    let mut stack = Stack::start().await;
+    let mut stack = WorkerStack::start().await;
     let first = stack.start_worker("w1", &[]);
     stack.wait_for_all_shards("w1").await;
     let id = stack.create().await;
@@ -228,7 +228,7 @@ async fn a_survivor_takes_over_and_reconnects_the_sessions_of_a_stopped_worker()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_link_is_reconnected_with_the_reason_published() {
-    let mut stack = Stack::start().await;
+    let mut stack = WorkerStack::start().await;
     let worker = stack.start_worker("w1", &[]);
     stack.wait_for_all_shards("w1").await;
     let id = stack.create().await;
@@ -252,7 +252,7 @@ async fn a_dropped_link_is_reconnected_with_the_reason_published() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_drops_its_shards_in_a_redis_outage_and_takes_them_back_after() {
-    let mut stack = Stack::start().await;
+    let mut stack = WorkerStack::start().await;
     let worker = stack.start_worker("w1", &[]);
     stack.wait_for_all_shards("w1").await;
     stack.restart_redis(Duration::from_millis(2500)).await;

@@ -2,14 +2,13 @@
 //! handoff, a join that moves only the newcomer's share, and healing after a Redis restart (AOF
 //! on) and a NATS restart, without restarting any worker.
 
-mod support;
-
 use std::time::{Duration, Instant};
-use support::{SHARDS, Stack};
 use wagw_common::shard::{ShardRef, shard_of};
 use wagw_common::subjects::CommandOp;
 use wagw_common::wire::{Command, Reply, SessionCommandV1};
 use wagw_common::{OrganizationId, SessionId};
+use wagw_tests::WorkerStack;
+use wagw_tests::worker_stack::{GW, ORG, SHARDS};
 use wagw_worker::fleet::assign::desired_owner;
 
 /// Who should own each shard among `members`.
@@ -25,7 +24,11 @@ fn desired(members: &[&str]) -> Vec<String> {
 }
 
 /// Waits until every shard's lease is held by its desired owner among `members`.
-async fn converge(stack: &mut Stack, members: &[&str], within: Duration) -> Vec<(String, i64)> {
+async fn converge(
+    stack: &mut WorkerStack,
+    members: &[&str],
+    within: Duration,
+) -> Vec<(String, i64)> {
     let wanted = desired(members);
     stack
         .eventually(
@@ -45,12 +48,12 @@ async fn converge(stack: &mut Stack, members: &[&str], within: Duration) -> Vec<
 }
 
 /// One command request without retries: `None` without an answer within a second.
-async fn raw_request(stack: &Stack, id: &SessionId, op: CommandOp) -> Option<Reply> {
+async fn raw_request(stack: &WorkerStack, id: &SessionId, op: CommandOp) -> Option<Reply> {
     let subject = stack
         .subjects
         .command(&stack.gw, shard_of(id, SHARDS), id, op);
     let body = SessionCommandV1 {
-        organization_id: OrganizationId::parse(support::ORG).ok()?,
+        organization_id: OrganizationId::parse(ORG).ok()?,
     };
     let body = match op {
         CommandOp::Delete => Command::DeleteSessionV1(body),
@@ -67,7 +70,7 @@ async fn raw_request(stack: &Stack, id: &SessionId, op: CommandOp) -> Option<Rep
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_split_the_shards_and_a_stop_hands_them_over() {
-    let mut stack = Stack::start().await;
+    let mut stack = WorkerStack::start().await;
     let w1 = stack.start_worker("w1", &[]);
     let w2 = stack.start_worker("w2", &[]);
     let held = converge(&mut stack, &["w1", "w2"], Duration::from_secs(10)).await;
@@ -102,7 +105,7 @@ async fn two_workers_split_the_shards_and_a_stop_hands_them_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_third_worker_takes_its_share_and_nothing_else_moves() {
-    let mut stack = Stack::start().await;
+    let mut stack = WorkerStack::start().await;
     let w1 = stack.start_worker("w1", &[]);
     let w2 = stack.start_worker("w2", &[]);
     let before = converge(&mut stack, &["w1", "w2"], Duration::from_secs(10)).await;
@@ -127,12 +130,13 @@ async fn a_third_worker_takes_its_share_and_nothing_else_moves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_with_aof_heals_and_the_fence_still_holds() {
-    let mut stack = Stack::start_with_aof().await;
+    let mut stack = WorkerStack::start_with_aof().await;
     let w1 = stack.start_worker("w1", &[]);
     converge(&mut stack, &["w1"], Duration::from_secs(10)).await;
     let id = stack.create().await;
 
-    stack.restart_redis_aof(Duration::from_millis(1500)).await;
+    // Redis runs with AOF on, so the restarted server reloads its data.
+    stack.restart_redis(Duration::from_millis(1500)).await;
     let row = stack.row(&id).await.expect("the row survived in the AOF");
     assert_eq!(row.id, id);
     converge(&mut stack, &["w1"], Duration::from_secs(15)).await;
@@ -166,15 +170,13 @@ async fn a_redis_restart_with_aof_heals_and_the_fence_still_holds() {
     // Once the intruder's lease ends, w1 takes the shard back.
     converge(&mut stack, &["w1"], Duration::from_secs(10)).await;
     assert!(stack.simple(&id, CommandOp::Delete).await.ok);
+    // The AOF directory goes with the stack's Redis server on drop.
     w1.stop().await;
-    if let Some(dir) = &stack.aof_dir {
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nats_restart_heals_without_restarting_workers() {
-    let mut stack = Stack::start().await;
+    let mut stack = WorkerStack::start().await;
     let w1 = stack.start_worker("w1", &[]);
     converge(&mut stack, &["w1"], Duration::from_secs(10)).await;
     let id = stack.create().await;
@@ -196,7 +198,7 @@ async fn a_nats_restart_heals_without_restarting_workers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_register_as_the_wagw_worker_micro_service() {
-    let mut stack = Stack::start().await;
+    let mut stack = WorkerStack::start().await;
     let w1 = stack.start_worker("w1", &[]);
     converge(&mut stack, &["w1"], Duration::from_secs(10)).await;
     let subject = stack.subjects.worker_shards(&stack.gw, "w1");
@@ -229,7 +231,7 @@ async fn workers_register_as_the_wagw_worker_micro_service() {
     let info: serde_json::Value = serde_json::from_slice(&info.payload).expect("json");
     assert_eq!(info["name"], "wagw-worker");
     assert_eq!(info["metadata"]["workerId"], "w1");
-    assert_eq!(info["metadata"]["gatewayId"], support::GW);
+    assert_eq!(info["metadata"]["gatewayId"], GW);
     let stats = stack
         .nats
         .request("$SRV.STATS.wagw-worker", "".into())

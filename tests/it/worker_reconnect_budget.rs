@@ -1,17 +1,15 @@
 //! The reconnect policy with a driver whose connections always fail: the session keeps
 //! retrying with backoff and, past the budget, ends `failed` with the last reason.
 
-mod support;
-
 use async_trait::async_trait;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
-use support::Stack;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use wagw_common::sim::SimAction;
 use wagw_common::subjects::CommandOp;
 use wagw_common::{SessionId, SessionStatus};
+use wagw_tests::WorkerStack;
 use wagw_worker::Worker;
 use wagw_worker::driver::{
     Connection, Credentials, Driver, DriverError, DriverEvent, DriverSession, EVENT_BUFFER,
@@ -107,7 +105,7 @@ impl Driver for FlakyDriver {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_that_cannot_reconnect_fails_once_the_budget_is_spent() {
-    let mut stack = Stack::start().await;
+    let mut stack = WorkerStack::start().await;
     let config = stack.worker_config("w1", &[]);
     let store = Store::connect(&config.redis_url, config.keys(), config.gateway_id.clone())
         .await
