@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use secrecy::SecretString;
 use wagw_common::keys::Keys;
 use wagw_common::subjects::Subjects;
 pub use wagw_common::telemetry::LogFormat;
@@ -21,18 +22,20 @@ pub struct Config {
         long,
         global = true,
         env = "WAGW_NATS_URL",
-        default_value = "nats://127.0.0.1:4222"
+        default_value = "nats://127.0.0.1:4222",
+        value_parser = parse_secret
     )]
-    pub nats_url: String,
+    pub nats_url: SecretString,
 
     /// Redis, where workers write session rows and the edge keeps API keys.
     #[arg(
         long,
         global = true,
         env = "WAGW_REDIS_URL",
-        default_value = "redis://127.0.0.1:6379"
+        default_value = "redis://127.0.0.1:6379",
+        value_parser = parse_secret
     )]
-    pub redis_url: String,
+    pub redis_url: SecretString,
 
     /// Listen address of the HTTP server (the binary binds it; `run` takes a listener).
     #[arg(
@@ -127,6 +130,11 @@ impl Config {
     pub fn default_gateway(&self) -> Option<&GatewayId> {
         self.gateways.first()
     }
+}
+
+/// URLs may carry credentials (`redis://:password@host`): keep them out of `Debug` output.
+fn parse_secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text))
 }
 
 fn parse_subject_root(text: &str) -> Result<String, String> {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use wagw_api::{Capability, Config};
 use wagw_common::OrganizationId;
@@ -114,7 +115,7 @@ async fn create_api_key(
     expires_at: Option<i64>,
 ) -> anyhow::Result<()> {
     let keys = config.keys().context("WAGW_KEY_PREFIX")?;
-    let mut redis = wagw_api::state::connect_redis(&config.redis_url).await?;
+    let mut redis = wagw_api::state::connect_redis(config.redis_url.expose_secret()).await?;
     let (view, secret) = wagw_api::api_keys::create_api_key(
         &mut redis,
         &keys,

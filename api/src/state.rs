@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use secrecy::ExposeSecret;
 use wagw_common::GatewayId;
 use wagw_common::keys::Keys;
 use wagw_common::subjects::Subjects;
@@ -43,8 +44,8 @@ impl AppState {
     /// # Errors
     /// When either is unreachable, or the configuration is unusable.
     pub async fn connect(config: Config) -> anyhow::Result<Self> {
-        let nats = connect_nats(&config.nats_url).await?;
-        let redis = connect_redis(&config.redis_url).await?;
+        let nats = connect_nats(config.nats_url.expose_secret()).await?;
+        let redis = connect_redis(config.redis_url.expose_secret()).await?;
         Self::new(config, nats, redis)
     }
 

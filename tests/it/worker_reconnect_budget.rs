@@ -2,6 +2,7 @@
 //! retrying with backoff and, past the budget, ends `failed` with the last reason.
 
 use async_trait::async_trait;
+use secrecy::ExposeSecret;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -107,14 +108,20 @@ impl Driver for FlakyDriver {
 async fn a_session_that_cannot_reconnect_fails_once_the_budget_is_spent() {
     let mut stack = WorkerStack::start().await;
     let config = stack.worker_config("w1", &[]);
-    let store = Store::connect(&config.redis_url, config.keys(), config.gateway_id.clone())
-        .await
-        .expect("redis");
+    let store = Store::connect(
+        config.redis_url.expose_secret(),
+        config.keys(),
+        config.gateway_id.clone(),
+    )
+    .await
+    .expect("redis");
     let shards = store
         .init_shard_count(config.shards)
         .await
         .expect("shard count");
-    let nats = async_nats::connect(&config.nats_url).await.expect("nats");
+    let nats = async_nats::connect(config.nats_url.expose_secret())
+        .await
+        .expect("nats");
     let worker = Worker::new(
         config,
         nats,

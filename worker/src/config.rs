@@ -6,6 +6,7 @@
 
 use clap::{Parser, ValueEnum};
 use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 use wagw_common::keys::Keys;
 use wagw_common::subjects::Subjects;
@@ -34,18 +35,20 @@ pub struct Config {
         long,
         env = "WAGW_NATS_URL",
         value_name = "WAGW_NATS_URL",
-        default_value = "nats://127.0.0.1:4222"
+        default_value = "nats://127.0.0.1:4222",
+        value_parser = parse_secret
     )]
-    pub nats_url: String,
+    pub nats_url: SecretString,
 
     /// Redis URL.
     #[arg(
         long,
         env = "WAGW_REDIS_URL",
         value_name = "WAGW_REDIS_URL",
-        default_value = "redis://127.0.0.1:6379"
+        default_value = "redis://127.0.0.1:6379",
+        value_parser = parse_secret
     )]
-    pub redis_url: String,
+    pub redis_url: SecretString,
 
     /// The gateway (worker fleet) this worker belongs to.
     #[arg(
@@ -166,12 +169,18 @@ impl Config {
     /// The NATS servers, split on commas.
     pub fn nats_servers(&self) -> Vec<String> {
         self.nats_url
+            .expose_secret()
             .split(',')
             .map(str::trim)
             .filter(|url| !url.is_empty())
             .map(str::to_owned)
             .collect()
     }
+}
+
+/// URLs may carry credentials (`redis://:password@host`): keep them out of `Debug` output.
+fn parse_secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text))
 }
 
 fn parse_subject_root(text: &str) -> Result<String, String> {
@@ -231,7 +240,7 @@ mod tests {
     #[test]
     fn defaults_match_the_fleet_spec() {
         let config = parse(&[]).expect("defaults parse");
-        assert_eq!(config.nats_url, "nats://127.0.0.1:4222");
+        assert_eq!(config.nats_url.expose_secret(), "nats://127.0.0.1:4222");
         assert_eq!(config.gateway_id.as_str(), "gw-local-1");
         assert_eq!(config.driver, DriverKind::Whatsapp);
         assert_eq!(

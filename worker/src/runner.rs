@@ -4,6 +4,7 @@
 //! leases, announce the leave and drain NATS.
 
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -41,8 +42,12 @@ pub async fn build(config: Config) -> anyhow::Result<Worker> {
     let nats = tokio::time::timeout(STARTUP_TIMEOUT, nats)
         .await
         .context("connecting to NATS timed out (WAGW_NATS_URL)")?
-        .with_context(|| format!("connecting to NATS at {} (WAGW_NATS_URL)", config.nats_url))?;
-    let store = Store::connect(&config.redis_url, config.keys(), config.gateway_id.clone());
+        .context("connecting to NATS (WAGW_NATS_URL)")?;
+    let store = Store::connect(
+        config.redis_url.expose_secret(),
+        config.keys(),
+        config.gateway_id.clone(),
+    );
     let store = tokio::time::timeout(STARTUP_TIMEOUT, store)
         .await
         .context("connecting to Redis timed out (WAGW_REDIS_URL)")?

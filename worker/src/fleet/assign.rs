@@ -3,7 +3,7 @@
 //!
 //! A member is alive while its last heartbeat is newer than three heartbeat intervals. The
 //! desired owner of a shard is the live member with the highest
-//! [`rendezvous_weight`](wagw_common::shard::rendezvous_weight), so a join or a leave moves
+//! [`rendezvous_weight`], so a join or a leave moves
 //! about 1/M of the shards and nothing else.
 
 use std::collections::HashSet;

@@ -2,7 +2,7 @@
 //!
 //! Every pass (a tick of at most a second, or a fleet-change notice, debounced) renews the held
 //! leases when due (one pipeline), reads the live members, and follows the rendezvous
-//! [`plan`](super::assign::plan): release gracefully what another live member should own,
+//! [`plan`]: release gracefully what another live member should own,
 //! acquire the free shards that should be ours. The watchdog, independent of Redis, stops
 //! acting on any shard whose lease it can no longer prove (self-fencing).
 
