@@ -7,6 +7,8 @@
 //! for tests, demos and benchmarks) and, later, `whatsapp` on the `whatsapp-rust` crate.
 
 pub mod sim;
+#[cfg(feature = "whatsapp")]
+pub mod whatsapp;
 
 use async_trait::async_trait;
 use std::fmt;
