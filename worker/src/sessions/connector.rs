@@ -3,6 +3,7 @@
 //! out. Connecting itself happens outside the session lock, so commands are never blocked by
 //! a slow WhatsApp; the result is installed only if the attempt is still current.
 
+use backon::{ExponentialBuilder, Retryable};
 use futures::future::BoxFuture;
 use std::time::{Duration, Instant};
 use tokio::sync::OwnedSemaphorePermit;
@@ -12,6 +13,8 @@ use wagw_common::SessionId;
 use super::CONNECT_TIMEOUT;
 use crate::Worker;
 use crate::driver::{Credentials, DriverError, Link};
+use crate::error::HandlerError;
+use crate::store::StoreError;
 
 /// What to do after one connection attempt.
 enum Attempt {
@@ -157,16 +160,29 @@ impl Worker {
         }
     }
 
-    /// Loads the row and fails it; errors are logged (the lease loop handles lost shards).
+    /// Loads the row and fails it. A Redis error is retried briefly, so a blip does not leave
+    /// the session `starting` with no connector behind it; a fenced write is not retried (the
+    /// shard is gone, and its new owner reconciles the session).
     async fn fail_by_id(&self, id: SessionId, reason: &str) {
-        let result = match self.store.load_row(self.shard_of(&id), &id).await {
-            Ok(Some(mut row)) => self.fail_session(&mut row, reason).await,
-            Ok(None) => {
-                self.close_link(&id).await;
-                Ok(())
+        let attempt = || async {
+            match self.store.load_row(self.shard_of(&id), &id).await? {
+                Some(mut row) => self.fail_session(&mut row, reason).await,
+                None => {
+                    self.close_link(&id).await;
+                    Ok(())
+                }
             }
-            Err(err) => Err(err.into()),
         };
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(1))
+            .with_jitter()
+            .with_max_times(5);
+        let result = attempt
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|err| matches!(err, HandlerError::Store(StoreError::Redis(_))))
+            .await;
         if let Err(err) = result {
             tracing::warn!(session.id = %id, error = %err, "could not mark a session failed");
         }
