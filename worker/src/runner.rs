@@ -126,24 +126,33 @@ impl Worker {
         self.announce("join").await;
         let lease_loop = self.tasks.spawn(self.clone().lease_loop());
         self.tasks.spawn(self.clone().fence_watchdog());
-        self.tasks.spawn(self.clone().heartbeat_loop());
+        let heartbeat_loop = self.tasks.spawn(self.clone().heartbeat_loop());
         self.tasks.spawn(self.clone().micro_service());
         shutdown.cancelled().await;
-        self.shut_down(lease_loop).await;
+        self.shut_down(lease_loop, heartbeat_loop).await;
         Ok(())
     }
 
     /// Stops taking work, leaves the fleet, hands every shard over (links closed and their
     /// records flushed before the leases go), tells the fleet, then drains NATS.
-    async fn shut_down(&self, lease_loop: tokio::task::JoinHandle<()>) {
+    async fn shut_down(
+        &self,
+        lease_loop: tokio::task::JoinHandle<()>,
+        heartbeat_loop: tokio::task::JoinHandle<()>,
+    ) {
         tracing::info!(worker.id = %self.id, "worker shutting down");
         self.stopping.cancel();
-        // No lease pass may acquire anything after this point.
-        if tokio::time::timeout(TASK_DEADLINE, lease_loop)
-            .await
-            .is_err()
-        {
+        // No lease pass may acquire anything after this point, and no heartbeat still in
+        // flight may put us back into the members set after we leave it.
+        let (lease_stopped, heartbeat_stopped) = tokio::join!(
+            tokio::time::timeout(TASK_DEADLINE, lease_loop),
+            tokio::time::timeout(TASK_DEADLINE, heartbeat_loop),
+        );
+        if lease_stopped.is_err() {
             tracing::warn!("the lease loop did not stop in time");
+        }
+        if heartbeat_stopped.is_err() {
+            tracing::warn!("the heartbeat loop did not stop in time");
         }
         // Out of the members first, so that survivors' passes already count us gone.
         self.leave_membership().await;
