@@ -1,6 +1,7 @@
 //! Sends a command to the worker owning a session's shard and waits for its acknowledgement.
 //!
-//! "No responders" (no worker holds the shard right now, e.g. during a handoff) is retried with
+//! "No responders" (no worker holds the shard right now, e.g. during a handoff), and a worker's
+//! "shard moving" refusal (it is handing the shard over and wrote nothing), are retried with
 //! capped, jittered exponential backoff until the command timeout, then answered `503`; a worker
 //! that took the request but did not answer in the remaining time is `504`.
 
@@ -97,7 +98,19 @@ async fn request(
             .headers(headers.clone())
             .payload(payload.clone())
             .timeout(Some(remaining));
-        nats.send_request(subject.to_owned(), request).await
+        let message = nats.send_request(subject.to_owned(), request).await?;
+        // A worker that is handing the shard over wrote nothing: retry like no responders.
+        if serde_json::from_slice::<Reply>(&message.payload)
+            .ok()
+            .and_then(|reply| reply.error)
+            .is_some_and(|error| error.is_shard_moving())
+        {
+            return Err(async_nats::RequestError::with_source(
+                RequestErrorKind::NoResponders,
+                "the session's shard is changing hands",
+            ));
+        }
+        Ok(message)
     };
     let backoff = ExponentialBuilder::default()
         .with_min_delay(MIN_BACKOFF)

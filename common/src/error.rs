@@ -69,6 +69,9 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
+/// The `details` flag of a [`ErrorBody::shard_moving`] refusal.
+pub const SHARD_MOVING_DETAIL: &str = "shardMoving";
+
 /// `{code, message, details}`: the inside of the HTTP error envelope and of a refused reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -100,6 +103,18 @@ impl ErrorBody {
     /// A `not_found` error for a session, the same whether it is absent or in another org.
     pub fn session_not_found() -> Self {
         Self::new(ErrorCode::NotFound, "session not found")
+    }
+
+    /// `unavailable` because the session's shard is changing hands. Nothing was written, so
+    /// the edge retries it like "no responders" until its deadline.
+    pub fn shard_moving(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unavailable, message).with_detail(SHARD_MOVING_DETAIL, true)
+    }
+
+    /// True for a [`Self::shard_moving`] refusal.
+    pub fn is_shard_moving(&self) -> bool {
+        self.code == ErrorCode::Unavailable
+            && self.details.get(SHARD_MOVING_DETAIL) == Some(&Value::Bool(true))
     }
 
     /// Adds one entry to `details`.
@@ -156,6 +171,14 @@ mod tests {
             let json = serde_json::to_string(&code).expect("serializes");
             assert_eq!(json, format!("\"{}\"", code.as_str()));
         }
+    }
+
+    #[test]
+    fn shard_moving_is_a_flagged_unavailable() {
+        let body = ErrorBody::shard_moving("retry");
+        assert_eq!(body.code, ErrorCode::Unavailable);
+        assert!(body.is_shard_moving());
+        assert!(!ErrorBody::new(ErrorCode::Unavailable, "redis down").is_shard_moving());
     }
 
     #[test]

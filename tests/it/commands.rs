@@ -1,13 +1,14 @@
 //! How the edge reaches workers: `503 unavailable` when nobody answers (after retrying within
 //! the command timeout), `504 deadline_exceeded` when a command is taken but never acknowledged,
-//! and the request id forwarded in a NATS header.
+//! a worker's "shard moving" refusal retried until the new owner answers, and the request id
+//! forwarded in a NATS header.
 
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use wagw_common::GatewayId;
-use wagw_common::wire::{Command, REQUEST_ID_HEADER};
+use wagw_common::wire::{Command, REQUEST_ID_HEADER, Reply};
+use wagw_common::{ErrorBody, GatewayId};
 use wagw_tests::assertions::{assert_error, assert_status};
 use wagw_tests::{ORG_A, TestApp, TestOptions, id_of, session_path};
 
@@ -155,4 +156,44 @@ async fn commands_are_503_once_the_only_worker_has_stopped() {
     // Reads do not need a worker.
     let row = app.get(&session_path(&id, ""), &owner).await;
     assert_eq!(assert_status(&row, StatusCode::OK)["id"], id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_moving_refusal_is_retried_until_the_new_owner_answers() {
+    let options = TestOptions {
+        command_timeout_ms: 8000,
+        ..TestOptions::edge_only()
+    };
+    let mut app = TestApp::spawn(options).await;
+    record_shard_count(&app, 8).await;
+    // The old owner, handing the shard over: it refuses the first command, then is gone.
+    let mut old_owner = app
+        .subscribe(format!("{}.cmd.gw-a.>", app.subjects.root()))
+        .await;
+    let nats = app.nats.clone();
+    let refused = tokio::spawn(async move {
+        let message = old_owner.next().await.expect("a command");
+        let reply = Reply::refused(ErrorBody::shard_moving("handing over; retry"));
+        let payload = serde_json::to_vec(&reply).expect("serializes");
+        let inbox = message.reply.expect("a request");
+        nats.publish(inbox, payload.into()).await.expect("replied");
+        nats.flush().await.expect("flushed");
+        old_owner.unsubscribe().await.expect("unsubscribed");
+    });
+    let owner = app.jwt(ORG_A, "owner");
+    let create = {
+        let request = app.request(reqwest::Method::POST, SESSIONS, Some(&owner));
+        tokio::spawn(request.json(&json!({"label": "moving"})).send())
+    };
+    tokio::time::timeout(Duration::from_secs(5), refused)
+        .await
+        .expect("the old owner refused in time")
+        .expect("joined");
+    app.start_worker("gw-a").await;
+    let response = create.await.expect("joined").expect("sent");
+    let response = wagw_tests::http::read_response(response).await;
+    assert_eq!(
+        assert_status(&response, StatusCode::CREATED)["label"],
+        "moving"
+    );
 }

@@ -53,10 +53,9 @@ impl HandlerError {
     pub fn to_body(&self) -> ErrorBody {
         match self {
             Self::Refused(body) => body.clone(),
-            Self::Store(StoreError::Fenced(_)) => ErrorBody::new(
-                ErrorCode::Unavailable,
-                "the session's shard is moving to another worker; retry",
-            ),
+            Self::Store(StoreError::Fenced(_)) => {
+                ErrorBody::shard_moving("the session's shard is moving to another worker; retry")
+            }
             Self::Store(StoreError::Redis(_)) => {
                 ErrorBody::new(ErrorCode::Unavailable, "session store unavailable")
             }

@@ -121,7 +121,7 @@ impl Worker {
         span.record("session.id", tracing::field::display(subject.session));
         if !self.fleet.is_held(subject.shard) {
             let message = format!("this worker does not own shard {}; retry", subject.shard);
-            return Err(ErrorBody::new(ErrorCode::Unavailable, message).into());
+            return Err(ErrorBody::shard_moving(message).into());
         }
         let id = subject.session;
         let _guard = self.sessions.locks.lock(id).await;
