@@ -10,9 +10,9 @@ use std::time::Instant;
 use async_nats::RequestErrorKind;
 use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
-use wagw_common::SessionId;
 use wagw_common::shard::ShardRef;
 use wagw_common::wire::{Command, REQUEST_ID_HEADER, Reply};
+use wagw_common::{ErrorBody, SessionId};
 
 use crate::error::ApiError;
 use crate::metrics::CommandOutcome;
@@ -50,7 +50,7 @@ pub async fn send(
         },
     };
     let reply = match result {
-        Ok(message) => serde_json::from_slice::<Reply>(&message.payload).map_err(|err| {
+        Ok(decoded) => decoded.map_err(|err| {
             ApiError::Internal(anyhow::anyhow!("unreadable reply on {subject}: {err}"))
         }),
         Err(err) => Err(match err.kind() {
@@ -75,13 +75,14 @@ pub async fn send(
     reply?.into_result().map_err(ApiError::from)
 }
 
-/// One request-reply, retried while nobody listens and time remains.
+/// One request-reply, retried while nobody listens (or the shard is changing hands) and time
+/// remains; the reply comes back decoded, or with the reason it could not be.
 async fn request(
     state: &AppState,
     subject: &str,
     payload: Bytes,
     request_id: &str,
-) -> Result<async_nats::Message, async_nats::RequestError> {
+) -> Result<Result<Reply, serde_json::Error>, async_nats::RequestError> {
     let nats = state.nats();
     if nats.connection_state() != async_nats::connection::State::Connected {
         return Err(async_nats::RequestError::with_source(
@@ -99,18 +100,16 @@ async fn request(
             .payload(payload.clone())
             .timeout(Some(remaining));
         let message = nats.send_request(subject.to_owned(), request).await?;
+        let decoded = serde_json::from_slice::<Reply>(&message.payload);
         // A worker that is handing the shard over wrote nothing: retry like no responders.
-        if serde_json::from_slice::<Reply>(&message.payload)
-            .ok()
-            .and_then(|reply| reply.error)
-            .is_some_and(|error| error.is_shard_moving())
-        {
+        let moving = decoded.as_ref().ok().and_then(|reply| reply.error.as_ref());
+        if moving.is_some_and(ErrorBody::is_shard_moving) {
             return Err(async_nats::RequestError::with_source(
                 RequestErrorKind::NoResponders,
                 "the session's shard is changing hands",
             ));
         }
-        Ok(message)
+        Ok(decoded)
     };
     let backoff = ExponentialBuilder::default()
         .with_min_delay(MIN_BACKOFF)

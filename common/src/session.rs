@@ -110,6 +110,13 @@ impl Session {
         self.phone_number.is_some()
     }
 
+    /// Moves to `status` with `reason` (cleared when `None`) and returns the status it had, for
+    /// the status-change event.
+    pub fn transition(&mut self, status: SessionStatus, reason: Option<String>) -> SessionStatus {
+        self.status_reason = reason;
+        std::mem::replace(&mut self.status, status)
+    }
+
     /// Forgets the attached number, as after a logout or an unlink on the phone.
     pub fn detach_number(&mut self) {
         self.phone_number = None;
@@ -323,6 +330,20 @@ mod tests {
         };
         let next = ok.apply_to(&row()).expect("valid");
         assert_eq!((next.rate_per_min, next.auto_read), (5, true));
+    }
+
+    #[test]
+    fn transition_returns_the_previous_status_and_sets_the_reason() {
+        let mut row = row();
+        row.status_reason = Some("old".into());
+        let before = row.transition(SessionStatus::Failed, Some("banned".into()));
+        assert_eq!(before, SessionStatus::Stopped);
+        assert_eq!(
+            (row.status, row.status_reason.as_deref()),
+            (SessionStatus::Failed, Some("banned"))
+        );
+        row.transition(SessionStatus::Starting, None);
+        assert_eq!(row.status_reason, None);
     }
 
     #[test]

@@ -28,10 +28,8 @@ pub async fn request_pairing_code(
     .map_err(|_| HandlerError::Timeout("requesting a pairing code"))??;
     w.install_link(row.id, link, LinkKind::CodePairing, None)
         .await;
-    let before = row.status;
     row.desired_state = DesiredState::Running;
-    row.status = SessionStatus::ScanQrCode;
-    row.status_reason = None;
+    let before = row.transition(SessionStatus::ScanQrCode, None);
     let written = async {
         w.clear_qr(&row.id).await?;
         w.commit(Some(before), &mut row).await

@@ -36,10 +36,8 @@ pub async fn get_qr(w: &Worker, mut row: Session) -> Result<Reply, HandlerError>
     let generation = w
         .install_link(row.id, link, LinkKind::QrPairing, None)
         .await;
-    let before = row.status;
     row.desired_state = DesiredState::Running;
-    row.status = SessionStatus::ScanQrCode;
-    row.status_reason = None;
+    let before = row.transition(SessionStatus::ScanQrCode, None);
     let written = async {
         w.commit(Some(before), &mut row).await?;
         w.on_qr(&row, generation, code.clone(), expires_at).await

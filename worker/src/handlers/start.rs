@@ -17,10 +17,8 @@ pub async fn start_session(w: &Worker, mut row: Session) -> Result<Reply, Handle
         return Ok(Reply::ok());
     }
     w.close_link(&row.id).await;
-    let before = row.status;
     row.desired_state = DesiredState::Running;
-    row.status = SessionStatus::Starting;
-    row.status_reason = None;
+    let before = row.transition(SessionStatus::Starting, None);
     w.commit(Some(before), &mut row).await?;
     w.schedule_connect(row.id, Duration::ZERO, false).await;
     Ok(Reply::ok())

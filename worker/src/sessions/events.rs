@@ -54,10 +54,8 @@ impl Worker {
                 Ok(())
             }
             DriverEvent::Connected { identity } => {
-                let before = row.status;
                 set_identity(row, &identity);
-                row.status = SessionStatus::Working;
-                row.status_reason = None;
+                let before = row.transition(SessionStatus::Working, None);
                 row.last_connected_at = Some(now_ms());
                 self.commit(Some(before), row).await?;
                 self.sessions.mark_connected(&id, generation);
@@ -154,9 +152,10 @@ impl Worker {
                 .fail_session(row, &format!("too many reconnect failures: {reason}"))
                 .await;
         }
-        let before = row.status;
-        row.status = SessionStatus::Starting;
-        row.status_reason = Some(format!("reconnecting: {reason}"));
+        let before = row.transition(
+            SessionStatus::Starting,
+            Some(format!("reconnecting: {reason}")),
+        );
         self.commit(Some(before), row).await?;
         tracing::info!(session.id = %id, reason, delay_ms = delay.as_millis(), "link dropped; reconnecting");
         self.tasks.spawn(

@@ -80,9 +80,7 @@ impl Worker {
     /// Fencing refusals and Redis errors.
     pub async fn fail_session(&self, row: &mut Session, reason: &str) -> Result<(), HandlerError> {
         self.close_link(&row.id).await;
-        let before = row.status;
-        row.status = SessionStatus::Failed;
-        row.status_reason = Some(reason.to_owned());
+        let before = row.transition(SessionStatus::Failed, Some(reason.to_owned()));
         self.commit(Some(before), row).await
     }
 
@@ -97,9 +95,7 @@ impl Worker {
         reason: Option<&str>,
     ) -> Result<(), HandlerError> {
         self.close_link(&row.id).await;
-        let before = row.status;
-        row.status = SessionStatus::Stopped;
-        row.status_reason = reason.map(str::to_owned);
+        let before = row.transition(SessionStatus::Stopped, reason.map(str::to_owned));
         row.desired_state = wagw_common::DesiredState::Stopped;
         self.clear_qr(&row.id).await?;
         self.commit(Some(before), row).await

@@ -65,8 +65,7 @@ impl Worker {
             (DesiredState::Running, SessionStatus::Failed) => Ok(false),
             (DesiredState::Running, _) if row.is_paired() => {
                 if before != SessionStatus::Starting {
-                    row.status = SessionStatus::Starting;
-                    row.status_reason = None;
+                    row.transition(SessionStatus::Starting, None);
                     self.commit(Some(before), &mut row).await?;
                 }
                 let jitter = Duration::from_millis(
@@ -78,8 +77,7 @@ impl Worker {
             (_, SessionStatus::Stopped) => Ok(false),
             // Nothing to resume: unpaired and not pairing, or meant to be stopped.
             _ => {
-                row.status = SessionStatus::Stopped;
-                row.status_reason = None;
+                row.transition(SessionStatus::Stopped, None);
                 row.desired_state = DesiredState::Stopped;
                 self.commit(Some(before), &mut row).await?;
                 Ok(false)
