@@ -3,7 +3,7 @@
 
 use jsonwebtoken::Algorithm;
 use reqwest::{Method, StatusCode};
-use wagw_tests::assertions::{assert_error, assert_status};
+use wagw_tests::assertions::{assert_status, assert_unauthorized};
 use wagw_tests::tokens::{
     Claims, TestKey, alg_none_token, garbage_tokens, hs256_with_public_key, mint, mint_with, now_s,
     tamper_payload,
@@ -17,17 +17,6 @@ type ClaimsEdit = fn(&mut serde_json::Value);
 
 async fn list_with(app: &TestApp, token: &str) -> HttpResponse {
     app.get(LIST, token).await
-}
-
-#[track_caller]
-fn assert_unauthorized(response: &HttpResponse, what: &str) {
-    assert_eq!(
-        response.0,
-        StatusCode::UNAUTHORIZED,
-        "{what}: {}",
-        response.1
-    );
-    assert_error(response, StatusCode::UNAUTHORIZED, "unauthorized");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 use jsonwebtoken::Algorithm;
 use reqwest::StatusCode;
 use std::time::Duration;
-use wagw_tests::assertions::{assert_error, assert_status};
+use wagw_tests::assertions::{assert_status, assert_unauthorized};
 use wagw_tests::tokens::{Claims, TestKey, mint, mint_with};
 use wagw_tests::{HttpResponse, ORG_A, TestApp, TestOptions};
 
@@ -12,17 +12,6 @@ const LIST: &str = "/api/v1/sessions";
 
 async fn list_with(app: &TestApp, token: &str) -> HttpResponse {
     app.get(LIST, token).await
-}
-
-#[track_caller]
-fn assert_unauthorized(response: &HttpResponse, what: &str) {
-    assert_eq!(
-        response.0,
-        StatusCode::UNAUTHORIZED,
-        "{what}: {}",
-        response.1
-    );
-    assert_error(response, StatusCode::UNAUTHORIZED, "unauthorized");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

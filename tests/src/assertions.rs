@@ -99,6 +99,18 @@ pub fn is_pairing_code(text: &str) -> bool {
     matches!(text.split_once('-'), Some((a, b)) if block(a) && block(b))
 }
 
+/// Asserts a `401 unauthorized` in the envelope, saying `what` was sent when it is not.
+#[track_caller]
+pub fn assert_unauthorized(response: &HttpResponse, what: &str) {
+    assert_eq!(
+        response.0,
+        StatusCode::UNAUTHORIZED,
+        "{what}: {}",
+        response.1
+    );
+    assert_error(response, StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
