@@ -75,6 +75,24 @@ impl Keys {
         self.in_shard(shard, &format!("qr:{id}"))
     }
 
+    /// `<prefix>:{<gw>:<shard>}:wa:<sessionId>:`, the start of every key of a session's
+    /// WhatsApp state (one hash per kind); the set is open-ended (one hash per app-state
+    /// collection), so it is found by [`Self::wa_state_pattern`].
+    pub fn wa_state_prefix(&self, shard: &ShardRef, id: &SessionId) -> String {
+        self.in_shard(shard, &format!("wa:{id}:"))
+    }
+
+    /// One hash of a session's WhatsApp state, e.g. `session` or `mutation-mac:regular`.
+    pub fn wa_state(&self, shard: &ShardRef, id: &SessionId, kind: &str) -> String {
+        format!("{}{kind}", self.wa_state_prefix(shard, id))
+    }
+
+    /// `SCAN MATCH` pattern of every key of a session's WhatsApp state. No glob character can
+    /// occur in the prefix: key prefixes, gateway ids and session ids exclude them.
+    pub fn wa_state_pattern(&self, shard: &ShardRef, id: &SessionId) -> String {
+        format!("{}*", self.wa_state_prefix(shard, id))
+    }
+
     /// The shard's lease: `<workerId> <epoch>`, with a TTL.
     pub fn lease(&self, shard: &ShardRef) -> String {
         self.in_shard(shard, "lease")
@@ -142,9 +160,28 @@ mod tests {
             keys.lease(&shard),
             keys.epoch(&shard),
             keys.pairing_qr(&shard, &id),
+            keys.wa_state(&shard, &id, "session"),
         ] {
             assert!(key.contains("{gw-a:3}"), "{key}");
         }
+    }
+
+    #[test]
+    fn wa_state_keys_keep_their_format() {
+        let keys = Keys::default();
+        let shard = ShardRef::new(GatewayId::parse("gw-a").expect("valid"), 3);
+        let id = SessionId::parse("01J9ZX8K2QHV0M3T6R7P4N5W8C").expect("valid");
+        let prefix = "wagw:{gw-a:3}:wa:01J9ZX8K2QHV0M3T6R7P4N5W8C:";
+        assert_eq!(keys.wa_state_prefix(&shard, &id), prefix);
+        assert_eq!(
+            keys.wa_state(&shard, &id, "session"),
+            format!("{prefix}session")
+        );
+        assert_eq!(
+            keys.wa_state(&shard, &id, "mutation-mac:regular"),
+            format!("{prefix}mutation-mac:regular")
+        );
+        assert_eq!(keys.wa_state_pattern(&shard, &id), format!("{prefix}*"));
     }
 
     #[test]

@@ -4,7 +4,14 @@
 pub mod lease;
 pub mod members;
 mod scripts;
+#[cfg(test)]
+pub(crate) mod test_redis;
+#[cfg(test)]
+mod tests;
+pub mod wa_state;
 pub mod writes;
+
+pub use wa_state::scan_matching;
 
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -63,19 +70,27 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// A Redis connection with explicit connection and response timeouts, reconnecting itself.
+///
+/// # Errors
+/// A bad URL, or Redis unreachable within the retries of the connection manager.
+pub async fn connection_manager(url: &str) -> Result<ConnectionManager, redis::RedisError> {
+    let client = redis::Client::open(url)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_secs(1));
+    ConnectionManager::new_with_config(client, config).await
+}
+
 impl Store {
     /// Connects with explicit connection and response timeouts.
     ///
     /// # Errors
     /// A bad URL, or Redis unreachable within the retries of the connection manager.
     pub async fn connect(url: &str, keys: Keys, gateway: GatewayId) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_secs(1));
-        let conn = ConnectionManager::new_with_config(client, config).await?;
+        let conn = connection_manager(url).await?;
         Ok(Self {
             conn,
             keys,

@@ -25,12 +25,14 @@ pub static WRITE_ROW: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
-/// KEYS: lease, row, credentials, QR, shard index, org index. ARGV: token, session id.
+/// KEYS: lease, row, credentials, QR, shard index, org index, then the session's WhatsApp
+/// state keys. ARGV: token, session id.
 pub static DELETE_SESSION: LazyLock<Script> = LazyLock::new(|| {
     Script::new(fenced!(
         "redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
          redis.call('ZREM', KEYS[5], ARGV[2])
-         redis.call('ZREM', KEYS[6], ARGV[2])"
+         redis.call('ZREM', KEYS[6], ARGV[2])
+         for i = 7, #KEYS do redis.call('DEL', KEYS[i]) end"
     ))
 });
 
@@ -38,9 +40,12 @@ pub static DELETE_SESSION: LazyLock<Script> = LazyLock::new(|| {
 pub static SAVE_CREDENTIALS: LazyLock<Script> =
     LazyLock::new(|| Script::new(fenced!("redis.call('SET', KEYS[2], ARGV[2])")));
 
-/// KEYS: lease, credentials. ARGV: token.
-pub static DELETE_CREDENTIALS: LazyLock<Script> =
-    LazyLock::new(|| Script::new(fenced!("redis.call('DEL', KEYS[2])")));
+/// KEYS: lease, credentials, then the session's WhatsApp state keys. ARGV: token.
+pub static DELETE_CREDENTIALS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(fenced!(
+        "for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end"
+    ))
+});
 
 /// KEYS: lease, QR. ARGV: token, QR JSON, time to live (ms).
 pub static SET_QR: LazyLock<Script> = LazyLock::new(|| {

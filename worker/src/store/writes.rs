@@ -1,4 +1,5 @@
-//! Fenced writes of session state: row with its indexes, deletion, credentials and the QR key.
+//! Fenced writes of session state: row with its indexes, deletion (with the session's WhatsApp
+//! state), credentials and the QR key.
 //! A refusal of the fence comes back as [`StoreError::Fenced`].
 
 use super::scripts::{
@@ -46,12 +47,13 @@ impl Store {
         self.run_fenced(fence, &mut invocation).await
     }
 
-    /// Deletes the row, its credentials, its QR and its index entries.
+    /// Deletes the row, its credentials, its QR, its index entries and its WhatsApp state.
     ///
     /// # Errors
-    /// [`StoreError::Fenced`] when the lease moved; Redis errors.
+    /// [`StoreError::Fenced`] when the lease moved (nothing deleted); Redis errors.
     pub async fn delete_session(&self, fence: &Fence, row: &Session) -> Result<(), StoreError> {
         let shard = self.shard_ref(fence.shard);
+        let wa_state = self.wa_state_keys(fence.shard, &row.id).await?;
         let mut invocation = DELETE_SESSION.key(self.keys.lease(&shard));
         invocation
             .key(self.keys.session(&shard, &row.id))
@@ -59,6 +61,7 @@ impl Store {
             .key(self.keys.pairing_qr(&shard, &row.id))
             .key(self.keys.shard_sessions(&shard))
             .key(self.keys.org_sessions(&shard, &row.organization_id))
+            .key(wa_state)
             .arg(&fence.token)
             .arg(row.id.to_string());
         self.run_fenced(fence, &mut invocation).await
@@ -83,19 +86,22 @@ impl Store {
         self.run_fenced(fence, &mut invocation).await
     }
 
-    /// Destroys a session's credentials.
+    /// Destroys a session's credentials and, with them, its WhatsApp state (logout), whatever
+    /// the driver.
     ///
     /// # Errors
-    /// [`StoreError::Fenced`] when the lease moved; Redis errors.
+    /// [`StoreError::Fenced`] when the lease moved (nothing deleted); Redis errors.
     pub async fn delete_credentials(
         &self,
         fence: &Fence,
         id: &SessionId,
     ) -> Result<(), StoreError> {
         let shard = self.shard_ref(fence.shard);
+        let wa_state = self.wa_state_keys(fence.shard, id).await?;
         let mut invocation = DELETE_CREDENTIALS.key(self.keys.lease(&shard));
         invocation
             .key(self.keys.credentials(&shard, id))
+            .key(wa_state)
             .arg(&fence.token);
         self.run_fenced(fence, &mut invocation).await
     }

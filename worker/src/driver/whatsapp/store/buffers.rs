@@ -1,13 +1,17 @@
-//! Trusted-contact tokens, the sent-message store (retries) and the pending-inbound buffer of
-//! [`RedisBackend`], behind its `ProtocolStore`. Merges and takes run under the backend's
-//! read-modify-write lock.
+//! Trusted-contact tokens, the sent-message store (retries, capped at [`SENT_CAP`]) and the
+//! pending-inbound buffer of [`RedisBackend`], behind its `ProtocolStore`. Merges and takes run
+//! under the backend's read-modify-write lock.
 
 use super::keys::field;
-use super::keys::kind::{PENDING_INBOUND, SENT, TC_TOKEN};
+use super::keys::kind::{PENDING_INBOUND, SENT, SENT_ORDER, TC_TOKEN};
 use super::{Batch, RedisBackend, Res};
 use serde::{Deserialize, Serialize};
 use whatsapp_rust::store::TcTokenEntry;
 use whatsapp_rust::wacore::time::now_secs;
+
+/// How many sent messages a session keeps for retry receipts (as the library's reference
+/// store); storing one more evicts the oldest.
+pub(crate) const SENT_CAP: usize = 4096;
 
 /// A buffered message with when it was stored (unix seconds).
 #[derive(Debug, Serialize, Deserialize)]
@@ -95,15 +99,17 @@ impl RedisBackend {
         self.tc_put(jid, &entry).await
     }
 
-    // STUB: no size cap (the reference keeps at most 4096, evicting the oldest); the client's
-    // keepalive sweep (`delete_expired_sent_messages`) is the only pruning here.
+    /// Stores a sent message as the newest one; beyond [`SENT_CAP`] the oldest is evicted in
+    /// the same fenced write. The client's keepalive sweep prunes by age besides.
     pub(crate) async fn sent_store(&self, chat: &str, id: &str, payload: &[u8]) -> Res<()> {
         let row = Stamped {
             payload: payload.to_vec(),
             at: now_secs(),
         };
+        let key = field(&[chat, id]);
         let mut batch = Batch::default();
-        self.set_json(&mut batch, SENT, &field(&[chat, id]), &row)?;
+        self.set_json(&mut batch, SENT, &key, &row)?;
+        self.push_capped(&mut batch, SENT_ORDER, SENT, &key, SENT_CAP);
         self.apply(batch).await?;
         Ok(())
     }
@@ -114,12 +120,16 @@ impl RedisBackend {
         let Some(row) = self.get_json::<Stamped>(SENT, &key).await? else {
             return Ok(None);
         };
-        self.del_one(SENT, &key).await?;
+        let mut batch = Batch::default();
+        self.hdel(&mut batch, SENT, &key);
+        self.zrem(&mut batch, SENT_ORDER, &key);
+        self.apply(batch).await?;
         Ok(Some(row.payload))
     }
 
     pub(crate) async fn sent_delete_expired(&self, cutoff: i64) -> Res<u32> {
-        self.delete_stamped_before(SENT, cutoff).await
+        self.delete_stamped_before(SENT, Some(SENT_ORDER), cutoff)
+            .await
     }
 
     pub(crate) async fn inbound_store(
@@ -157,11 +167,18 @@ impl RedisBackend {
     }
 
     pub(crate) async fn inbound_delete_expired(&self, cutoff: i64) -> Res<u32> {
-        self.delete_stamped_before(PENDING_INBOUND, cutoff).await
+        self.delete_stamped_before(PENDING_INBOUND, None, cutoff)
+            .await
     }
 
-    /// Deletes the rows of `kind` stored before `cutoff`; returns how many.
-    async fn delete_stamped_before(&self, kind: &str, cutoff: i64) -> Res<u32> {
+    /// Deletes the rows of `kind` stored before `cutoff`, and their members of the sorted-set
+    /// `index` if there is one; returns how many.
+    async fn delete_stamped_before(
+        &self,
+        kind: &str,
+        index: Option<&str>,
+        cutoff: i64,
+    ) -> Res<u32> {
         let _guard = self.lock().await;
         let mut batch = Batch::default();
         let mut removed = 0u32;
@@ -169,6 +186,9 @@ impl RedisBackend {
             let row: Stamped = super::parse(kind, &plain)?;
             if row.at < cutoff {
                 self.hdel(&mut batch, kind, &key);
+                if let Some(index) = index {
+                    self.zrem(&mut batch, index, &key);
+                }
                 removed += 1;
             }
         }

@@ -1,7 +1,7 @@
-//! Redis keys of a session's WhatsApp state: one hash per kind under the session's shard hash
-//! tag, `<prefix>:{<gw>:<shard>}:wa:<sessionId>:<kind>`, with the item as the hash field.
-//!
-//! Local on purpose: the lead moves these builders into `wagw_common::keys` later.
+//! Where a session's WhatsApp state lives: one hash per kind under the session's shard hash
+//! tag, `<prefix>:{<gw>:<shard>}:wa:<sessionId>:<kind>` (built by `wagw_common::keys`), with
+//! the item as the hash field; the kinds, the composite fields and the sealing's associated
+//! data are store-internal and stay here.
 
 use wagw_common::SessionId;
 use wagw_common::keys::Keys;
@@ -28,6 +28,8 @@ pub mod kind {
     pub const GROUP_META: &str = "group-meta";
     pub const TC_TOKEN: &str = "tc-token";
     pub const SENT: &str = "sent";
+    /// Sorted set of the `SENT` fields by insertion order, for its size cap.
+    pub const SENT_ORDER: &str = "sent-order";
     pub const PENDING_INBOUND: &str = "pending-inbound";
     pub const MSG_SECRET: &str = "msg-secret";
 
@@ -37,45 +39,37 @@ pub mod kind {
     }
 }
 
-/// Where one session's WhatsApp state lives.
+/// Where one session's WhatsApp state lives: the common key builders bound to one session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaKeys {
-    base: String,
-    session: String,
+    keys: Keys,
+    shard: ShardRef,
+    session: SessionId,
 }
 
 impl WaKeys {
     pub fn new(keys: &Keys, shard: &ShardRef, session: &SessionId) -> Self {
         Self {
-            base: wa_state_prefix(keys, shard, session),
-            session: session.to_string(),
+            keys: keys.clone(),
+            shard: shard.clone(),
+            session: *session,
         }
     }
 
     /// The hash of `kind`.
     pub fn hash(&self, kind: &str) -> String {
-        format!("{}{kind}", self.base)
+        self.keys.wa_state(&self.shard, &self.session, kind)
     }
 
     /// `SCAN MATCH` pattern of every key of the session's state.
     pub fn pattern(&self) -> String {
-        format!("{}*", self.base)
+        self.keys.wa_state_pattern(&self.shard, &self.session)
     }
 
     /// The associated data binding a sealed value to its place.
     pub fn aad(&self, kind: &str, field: &str) -> String {
         format!("{}/{kind}/{field}", self.session)
     }
-}
-
-/// `<prefix>:{<gw>:<shard>}:wa:<sessionId>:`: the common start of a session's state keys.
-pub fn wa_state_prefix(keys: &Keys, shard: &ShardRef, session: &SessionId) -> String {
-    format!(
-        "{}:{{{}:{}}}:wa:{session}:",
-        keys.prefix(),
-        shard.gateway,
-        shard.shard
-    )
 }
 
 /// Joins the parts of a composite field.
@@ -99,6 +93,13 @@ mod tests {
             "wagw:{gw-a:3}:wa:01J9ZX8K2QHV0M3T6R7P4N5W8C:session"
         );
         assert!(keys.lease(&shard).contains("{gw-a:3}"));
-        assert!(wa.pattern().ends_with(":wa:01J9ZX8K2QHV0M3T6R7P4N5W8C:*"));
+        assert_eq!(
+            wa.hash(&kind::mutation_macs("regular")),
+            "wagw:{gw-a:3}:wa:01J9ZX8K2QHV0M3T6R7P4N5W8C:mutation-mac:regular"
+        );
+        assert_eq!(
+            wa.pattern(),
+            "wagw:{gw-a:3}:wa:01J9ZX8K2QHV0M3T6R7P4N5W8C:*"
+        );
     }
 }

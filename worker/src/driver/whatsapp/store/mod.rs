@@ -1,6 +1,6 @@
 //! `RedisBackend`: a `whatsapp_rust::store::Backend` keeping every piece of one session's
 //! WhatsApp state in Redis under the session's shard hash tag, each value sealed with
-//! AES-256-GCM ([`crypto`]), every write fenced by the shard lease ([`scripts`]).
+//! AES-256-GCM ([`crypto`]), every write fenced by the shard lease (`scripts`).
 //!
 //! Layout ([`keys`]): one hash per kind, `<prefix>:{<gw>:<shard>}:wa:<sessionId>:<kind>`, the
 //! item (address, JID, id...) as the field in clear, the value sealed. Reads need no fence.
@@ -8,6 +8,7 @@
 //! already makes this worker the only writer of the session.
 
 mod appsync;
+mod batch;
 mod buffers;
 pub mod crypto;
 mod device;
@@ -22,6 +23,7 @@ mod tests;
 #[cfg(test)]
 mod tests_oracle;
 
+pub(crate) use batch::Batch;
 pub use crypto::{CryptoError, StateKey};
 pub use keys::WaKeys;
 
@@ -84,31 +86,6 @@ impl std::fmt::Debug for RedisBackend {
     }
 }
 
-/// A set of writes applied atomically by one fenced script.
-#[derive(Debug, Default)]
-pub(crate) struct Batch {
-    keys: Vec<String>,
-    args: Vec<Vec<u8>>,
-}
-
-impl Batch {
-    fn index(&mut self, key: String) -> Vec<u8> {
-        let position = match self.keys.iter().position(|k| *k == key) {
-            Some(position) => position,
-            None => {
-                self.keys.push(key);
-                self.keys.len() - 1
-            }
-        };
-        // KEYS[1] is the lease, so the first hash is KEYS[2].
-        (position + 2).to_string().into_bytes()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.args.is_empty()
-    }
-}
-
 impl RedisBackend {
     /// A backend for the session of `scope`, sealing with `key`.
     pub fn new(conn: ConnectionManager, scope: Scope, key: StateKey) -> Self {
@@ -126,82 +103,6 @@ impl RedisBackend {
 
     pub(crate) async fn lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.rmw.lock().await
-    }
-
-    /// Adds a sealed HSET of `plain` at `kind`/`field`.
-    pub(crate) fn set(
-        &self,
-        batch: &mut Batch,
-        kind: &str,
-        field: &str,
-        plain: &[u8],
-    ) -> Result<(), WaStoreError> {
-        let sealed = self.key.seal(&self.scope.keys.aad(kind, field), plain)?;
-        let k = batch.index(self.scope.keys.hash(kind));
-        batch
-            .args
-            .extend([b"S".to_vec(), k, field.as_bytes().to_vec(), sealed]);
-        Ok(())
-    }
-
-    /// Adds an HSET of `value` serialized as JSON.
-    pub(crate) fn set_json<T: serde::Serialize>(
-        &self,
-        batch: &mut Batch,
-        kind: &str,
-        field: &str,
-        value: &T,
-    ) -> Result<(), WaStoreError> {
-        let plain = serde_json::to_vec(value).map_err(|e| WaStoreError::Corrupt {
-            what: kind.to_owned(),
-            detail: e.to_string(),
-        })?;
-        self.set(batch, kind, field, &plain)
-    }
-
-    pub(crate) fn hdel(&self, batch: &mut Batch, kind: &str, field: &str) {
-        let k = batch.index(self.scope.keys.hash(kind));
-        batch
-            .args
-            .extend([b"D".to_vec(), k, field.as_bytes().to_vec()]);
-    }
-
-    pub(crate) fn del(&self, batch: &mut Batch, kind: &str) {
-        let k = batch.index(self.scope.keys.hash(kind));
-        batch.args.extend([b"X".to_vec(), k]);
-    }
-
-    /// Adds an HINCRBY 1 of a plain counter; [`Self::apply`] returns its new value.
-    pub(crate) fn incr(&self, batch: &mut Batch, kind: &str, field: &str) {
-        let k = batch.index(self.scope.keys.hash(kind));
-        batch
-            .args
-            .extend([b"I".to_vec(), k, field.as_bytes().to_vec()]);
-    }
-
-    /// Applies `batch` if the lease is still ours; returns the last counter value.
-    ///
-    /// # Errors
-    /// [`WaStoreError::Fenced`] (nothing written), Redis errors.
-    pub(crate) async fn apply(&self, batch: Batch) -> Result<i64, WaStoreError> {
-        if batch.is_empty() {
-            return Ok(0);
-        }
-        let mut invocation = scripts::APPLY.prepare_invoke();
-        invocation.key(&self.scope.lease_key);
-        for key in &batch.keys {
-            invocation.key(key);
-        }
-        invocation.arg(&self.scope.token);
-        for arg in &batch.args {
-            invocation.arg(arg.as_slice());
-        }
-        let (ok, last): (i64, i64) = invocation.invoke_async(&mut self.conn.clone()).await?;
-        if ok == 1 {
-            Ok(last)
-        } else {
-            Err(WaStoreError::Fenced(self.scope.lease_key.clone()))
-        }
     }
 
     /// The opened value at `kind`/`field`.
@@ -255,34 +156,16 @@ impl RedisBackend {
     }
 
     /// Deletes every key of the session's WhatsApp state (logout, delete); returns how many.
+    /// The worker's store does the same inside its own fenced deletes (`crate::store::writes`).
     ///
     /// # Errors
     /// [`WaStoreError::Fenced`] (nothing deleted), Redis errors.
     pub async fn purge(&self) -> Result<usize, WaStoreError> {
-        let mut conn = self.conn.clone();
-        let mut cursor: u64 = 0;
-        let mut found: Vec<String> = Vec::new();
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(self.scope.keys.pattern())
-                .arg("COUNT")
-                .arg(500)
-                .query_async(&mut conn)
-                .await?;
-            found.extend(batch);
-            cursor = next;
-            if cursor == 0 {
-                break;
-            }
-        }
-        found.sort();
-        found.dedup();
+        let found =
+            crate::store::scan_matching(&mut self.conn.clone(), &self.scope.keys.pattern()).await?;
         let mut batch = Batch::default();
         for key in &found {
-            let k = batch.index(key.clone());
-            batch.args.extend([b"X".to_vec(), k]);
+            batch.delete_key(key.clone());
         }
         self.apply(batch).await?;
         Ok(found.len())

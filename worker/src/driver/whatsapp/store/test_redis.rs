@@ -1,10 +1,8 @@
-//! Test-only: a private `redis-server` on a free port, killed on drop, and backends on it.
+//! Test-only: a private `redis-server` ([`RedisProcess`]) with a shard lease, and backends on it.
 
 use super::{RedisBackend, Scope, StateKey, WaKeys};
+use crate::store::test_redis::RedisProcess;
 use redis::aio::ConnectionManager;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 use wagw_common::keys::Keys;
 use wagw_common::shard::ShardRef;
 use wagw_common::{GatewayId, SessionId};
@@ -14,45 +12,23 @@ pub const TOKEN: &str = "worker-a 1";
 
 /// One Redis for one test, with a shard lease held by [`TOKEN`].
 pub struct TestRedis {
-    child: Child,
     pub conn: ConnectionManager,
     pub keys: Keys,
     pub shard: ShardRef,
-}
-
-impl Drop for TestRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("bound").port()
+    /// Last, so the connection goes before the server does.
+    _process: RedisProcess,
 }
 
 impl TestRedis {
     pub async fn start() -> Self {
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis on {port} never opened");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).expect("url");
+        let process = RedisProcess::start();
+        let client = redis::Client::open(process.url()).expect("url");
         let conn = ConnectionManager::new(client).await.expect("connects");
         let redis = Self {
-            child,
             conn,
             keys: Keys::new("wagwtest").expect("valid prefix"),
             shard: ShardRef::new(GatewayId::parse("gw-t").expect("valid"), 5),
+            _process: process,
         };
         redis.set_lease(TOKEN).await;
         redis

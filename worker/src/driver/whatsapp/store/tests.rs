@@ -1,5 +1,7 @@
-//! Tests of [`super::RedisBackend`] on a private Redis: sealing at rest, fencing, purge.
+//! Tests of [`super::RedisBackend`] on a private Redis: sealing at rest, fencing, purge, the cap
+//! of the sent-message store.
 
+use super::buffers::SENT_CAP;
 use super::test_redis::{TOKEN, TestRedis};
 use super::{WaStoreError, keys::kind};
 use std::error::Error as _;
@@ -187,4 +189,51 @@ async fn purge_removes_every_key_of_the_session_and_only_those() {
     assert!(!backend.exists().await.expect("exists"));
     assert!(neighbour.exists().await.expect("exists"));
     assert_eq!(backend.purge().await.expect("idempotent"), 0);
+}
+
+/// The answer of a counting command (`HLEN`, `ZCARD`) on `key`.
+async fn count(redis: &TestRedis, command: &str, key: &str) -> usize {
+    redis::cmd(command)
+        .arg(key)
+        .query_async(&mut redis.conn.clone())
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn the_sent_store_keeps_the_newest_4096_and_evicts_the_oldest() {
+    let redis = TestRedis::start().await;
+    let backend = redis.backend(&SessionId::generate(), TOKEN, [1; 32]);
+    let extra = 5;
+    for i in 0..SENT_CAP + extra {
+        backend
+            .store_sent_message(
+                "c@s.whatsapp.net",
+                &format!("m{i}"),
+                format!("p{i}").as_bytes(),
+            )
+            .await
+            .expect("store");
+    }
+    let (sent, order) = (
+        backend.scope().keys.hash(kind::SENT),
+        backend.scope().keys.hash(kind::SENT_ORDER),
+    );
+    assert_eq!(count(&redis, "HLEN", &sent).await, SENT_CAP);
+    assert_eq!(count(&redis, "ZCARD", &order).await, SENT_CAP);
+    for i in 0..extra {
+        let id = format!("m{i}");
+        let evicted = backend.take_sent_message("c@s.whatsapp.net", &id).await;
+        assert_eq!(evicted.expect("take"), None, "{id} was evicted");
+    }
+    for i in [extra, SENT_CAP + extra - 1] {
+        let id = format!("m{i}");
+        let kept = backend.take_sent_message("c@s.whatsapp.net", &id).await;
+        assert_eq!(kept.expect("take"), Some(format!("p{i}").into_bytes()));
+    }
+    // A take and the age sweep leave the index too, so they free room under the cap.
+    assert_eq!(count(&redis, "ZCARD", &order).await, SENT_CAP - 2);
+    let swept = backend.delete_expired_sent_messages(i64::MAX).await;
+    assert_eq!(swept.expect("sweep") as usize, SENT_CAP - 2);
+    assert_eq!(count(&redis, "ZCARD", &order).await, 0);
 }
