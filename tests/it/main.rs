@@ -21,6 +21,7 @@ mod roles;
 mod sessions;
 mod sim_controls;
 mod status_events;
+mod whatsapp_driver;
 mod worker_commands;
 mod worker_fleet;
 mod worker_reconnect_budget;

@@ -37,6 +37,9 @@ pub struct FleetOptions {
     pub reconnect_jitter_ms: Option<u64>,
     /// `RUST_LOG` of the workers.
     pub worker_log: String,
+    /// More worker environment, applied last (so it overrides the above), e.g. the real
+    /// driver's `WAGW_DRIVER=whatsapp` and `WAGW_STATE_KEY`.
+    pub extra_env: Vec<(String, String)>,
 }
 
 impl Default for FleetOptions {
@@ -52,6 +55,7 @@ impl Default for FleetOptions {
             reconnect_concurrency: None,
             reconnect_jitter_ms: None,
             worker_log: "info".into(),
+            extra_env: Vec::new(),
         }
     }
 }
@@ -191,7 +195,8 @@ impl FleetApp {
         if let Some(ms) = o.reconnect_jitter_ms {
             env.push(("WAGW_RECONNECT_JITTER_MS", ms.to_string()));
         }
-        env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        let env = env.into_iter().map(|(k, v)| (k.to_owned(), v));
+        env.chain(o.extra_env.iter().cloned()).collect()
     }
 
     /// The proxy in front of worker `id`'s Redis.
@@ -254,8 +259,17 @@ impl FleetApp {
     ///
     /// # Panics
     /// When two workers drove one session at once, or the edge does not stop cleanly.
-    pub async fn finish(mut self) {
+    pub async fn finish(self) {
         self.simlog.assert_never_two_owners();
+        self.stop().await;
+    }
+
+    /// Kills every worker and stops the edge, checking nothing (fleets of the real driver
+    /// keep no sim journal).
+    ///
+    /// # Panics
+    /// When the edge does not stop cleanly.
+    pub async fn stop(mut self) {
         for worker in &mut self.workers {
             worker.sigkill();
         }

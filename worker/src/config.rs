@@ -13,10 +13,12 @@ use wagw_common::subjects::Subjects;
 pub use wagw_common::telemetry::LogFormat;
 use wagw_common::{GatewayId, WorkerId};
 
+use crate::driver::version::WaVersion;
+
 /// Which driver talks to WhatsApp's side of the sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DriverKind {
-    /// WhatsApp Web multi-device (not in this build yet).
+    /// WhatsApp Web multi-device, on the `whatsapp-rust` crate (cargo feature `whatsapp`).
     Whatsapp,
     /// The simulated phone, for tests, demos and benchmarks.
     Sim,
@@ -66,6 +68,20 @@ pub struct Config {
     /// The driver of WhatsApp's side: `whatsapp` or `sim`.
     #[arg(long, env = "WAGW_DRIVER", value_name = "WAGW_DRIVER", value_enum, default_value_t = DriverKind::Whatsapp)]
     pub driver: DriverKind,
+
+    /// Key sealing each session's WhatsApp state at rest (AES-256-GCM): 64 hex digits or base64
+    /// of 32 bytes. Required by the `whatsapp` driver; the same on every worker of a gateway.
+    #[arg(long, env = "WAGW_STATE_KEY", value_name = "WAGW_STATE_KEY", value_parser = parse_secret, hide_env_values = true)]
+    pub state_key: Option<SecretString>,
+
+    /// Pins the WhatsApp Web client version (`2.3000.1026131876`) [default: fetched from
+    /// web.whatsapp.com at each connect].
+    #[arg(long, env = "WAGW_WA_VERSION", value_name = "WAGW_WA_VERSION")]
+    pub wa_version: Option<WaVersion>,
+
+    /// The WhatsApp WebSocket endpoint [default: WhatsApp's own]; for relays and offline tests.
+    #[arg(long, env = "WAGW_WA_URL", value_name = "WAGW_WA_URL", hide = true)]
+    pub wa_url: Option<String>,
 
     /// Shards per gateway; the first worker records it, later ones use the recorded value.
     #[arg(long, env = "WAGW_SHARDS", value_name = "WAGW_SHARDS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]

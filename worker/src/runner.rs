@@ -22,18 +22,17 @@ const HANDLER_DEADLINE: Duration = Duration::from_secs(5);
 /// How long background tasks get to end after the links closed.
 const TASK_DEADLINE: Duration = Duration::from_secs(5);
 
-/// The one line printed when the real driver is asked for.
-pub const WHATSAPP_NOT_BUILT: &str =
-    "WAGW_DRIVER=whatsapp: the real WhatsApp driver is not in this build yet; set WAGW_DRIVER=sim";
+/// The one line printed when the real driver is asked of a build without it.
+pub const WHATSAPP_NOT_BUILT: &str = "WAGW_DRIVER=whatsapp: this wagw-worker was built without \
+     the `whatsapp` cargo feature; rebuild with default features or set WAGW_DRIVER=sim";
 
 /// Connects to NATS and Redis and assembles the worker.
 ///
 /// # Errors
 /// The real driver asked for, NATS or Redis unreachable, a bad recorded shard count.
 pub async fn build(config: Config) -> anyhow::Result<Worker> {
-    if config.driver == DriverKind::Whatsapp {
-        anyhow::bail!(WHATSAPP_NOT_BUILT);
-    }
+    // Refuse a driver we cannot run before touching NATS or Redis.
+    let real_config = real_driver_config(&config)?;
     let nats = async_nats::ConnectOptions::new()
         .name(format!("wagw-worker {}", config.worker_id))
         .connection_timeout(Duration::from_secs(5))
@@ -62,21 +61,76 @@ pub async fn build(config: Config) -> anyhow::Result<Worker> {
             "WAGW_SHARDS differs from the gateway's recorded shard count; using the recorded one"
         );
     }
-    let sim = Arc::new(SimDriver::new(
-        sim_config(&config),
-        nats.clone(),
-        config.subjects(),
-        config.worker_id.clone(),
-    ));
-    let driver: Arc<dyn Driver> = sim.clone();
-    Ok(Worker::new(
-        config,
-        nats,
-        store,
-        driver,
-        Some(sim),
-        shard_count,
-    ))
+    let (driver, sim): (Arc<dyn Driver>, _) = match real_config {
+        Some(real) => (real_driver(&config, real).await?, None),
+        None => {
+            let sim = Arc::new(SimDriver::new(
+                sim_config(&config),
+                nats.clone(),
+                config.subjects(),
+                config.worker_id.clone(),
+            ));
+            (sim.clone(), Some(sim))
+        }
+    };
+    Ok(Worker::new(config, nats, store, driver, sim, shard_count))
+}
+
+/// The real driver's settings when it is asked for; `None` for the sim.
+#[cfg(feature = "whatsapp")]
+fn real_driver_config(
+    config: &Config,
+) -> anyhow::Result<Option<crate::driver::whatsapp::WhatsappConfig>> {
+    use crate::driver::whatsapp::{WhatsappConfig, store::StateKey};
+    if config.driver != DriverKind::Whatsapp {
+        return Ok(None);
+    }
+    let Some(value) = &config.state_key else {
+        anyhow::bail!(
+            "WAGW_STATE_KEY is required by WAGW_DRIVER=whatsapp: it seals every session's \
+             WhatsApp keys in Redis (generate one with `openssl rand -hex 32`; every worker of \
+             the gateway needs the same one)"
+        );
+    };
+    let state_key = StateKey::from_env_value(value.expose_secret())?;
+    Ok(Some(WhatsappConfig::new(state_key, config.wa_version)))
+}
+
+#[cfg(not(feature = "whatsapp"))]
+fn real_driver_config(config: &Config) -> anyhow::Result<Option<std::convert::Infallible>> {
+    if config.driver == DriverKind::Whatsapp {
+        anyhow::bail!(WHATSAPP_NOT_BUILT);
+    }
+    Ok(None)
+}
+
+/// The real driver, on its own Redis connection (its traffic is the sessions' key material).
+#[cfg(feature = "whatsapp")]
+async fn real_driver(
+    config: &Config,
+    real: crate::driver::whatsapp::WhatsappConfig,
+) -> anyhow::Result<Arc<dyn Driver>> {
+    use crate::driver::whatsapp::WhatsappDriver;
+    let redis = crate::store::connection_manager(config.redis_url.expose_secret());
+    let redis = tokio::time::timeout(STARTUP_TIMEOUT, redis)
+        .await
+        .context("connecting to Redis timed out (WAGW_REDIS_URL)")?
+        .context("connecting to Redis (WAGW_REDIS_URL)")?;
+    let url = config.wa_url.as_deref();
+    Ok(Arc::new(WhatsappDriver::new(
+        real,
+        config.keys(),
+        redis,
+        url,
+    )))
+}
+
+#[cfg(not(feature = "whatsapp"))]
+async fn real_driver(
+    _config: &Config,
+    never: std::convert::Infallible,
+) -> anyhow::Result<Arc<dyn Driver>> {
+    match never {}
 }
 
 fn sim_config(config: &Config) -> SimConfig {

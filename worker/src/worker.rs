@@ -107,9 +107,12 @@ impl Worker {
     }
 
     pub fn driver_session(&self, id: &SessionId) -> DriverSession {
+        let shard = self.shard_of(id);
         DriverSession {
             session_id: *id,
             gateway_id: self.gateway.clone(),
+            shard,
+            lease_token: self.fleet.fence(shard).map(|fence| fence.token),
         }
     }
 

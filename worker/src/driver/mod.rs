@@ -4,9 +4,11 @@
 //! ([`Connection`]) and a stream of [`DriverEvent`]s. The worker owns every decision about
 //! state: it writes rows, publishes status changes and runs the reconnect policy; a driver only
 //! reports what happened. Two drivers implement this interface: [`sim`] (the simulated phone,
-//! for tests, demos and benchmarks) and, later, `whatsapp` on the `whatsapp-rust` crate.
+//! for tests, demos and benchmarks) and `whatsapp` (WhatsApp Web multi-device on the
+//! `whatsapp-rust` crate, cargo feature `whatsapp`).
 
 pub mod sim;
+pub mod version;
 #[cfg(feature = "whatsapp")]
 pub mod whatsapp;
 
@@ -25,6 +27,12 @@ pub const EVENT_BUFFER: usize = 64;
 pub struct DriverSession {
     pub session_id: SessionId,
     pub gateway_id: GatewayId,
+    /// The session's shard.
+    pub shard: u32,
+    /// Our lease on that shard (`<workerId> <epoch>`) when we hold it: the proof a driver that
+    /// keeps state in Redis (the real one) shows on every write, so a worker that lost the
+    /// shard can no longer change the session's keys.
+    pub lease_token: Option<String>,
 }
 
 /// A paired device's secrets, opaque to the worker, which stores them (fenced) in Redis so any

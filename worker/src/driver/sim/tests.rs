@@ -112,6 +112,8 @@ fn session() -> DriverSession {
     DriverSession {
         session_id: SessionId::generate(),
         gateway_id: GatewayId::parse("gw-test").expect("valid gateway id"),
+        shard: 0,
+        lease_token: None,
     }
 }
 

@@ -1,0 +1,276 @@
+//! One live `whatsapp-rust` client as a [`Link`]: the [`Connection`] controls, and a supervisor
+//! task that forwards mapped events, ends the link on the first terminal one, and notices what
+//! the library would otherwise retry silently forever (a run loop that stopped, a reconnect
+//! that never comes back, a pairing code that expired).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use whatsapp_rust::bot::BotHandle;
+use whatsapp_rust::types::events::{Event, EventHandler};
+use whatsapp_rust::{Client, Jid};
+
+use super::mapping::{LinkMode, identity_of, map_event};
+use super::store::RedisBackend;
+use crate::driver::{Connection, DriverError, DriverEvent, EVENT_BUFFER, Link, Presence};
+
+/// How long a graceful client shutdown (flushing its state) may take.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the supervisor checks the client's connection.
+const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Receives the library's events (synchronously, on its dispatch path) and queues ours.
+pub struct Forwarder {
+    mode: LinkMode,
+    queue: mpsc::UnboundedSender<DriverEvent>,
+    /// Weak: the client owns its event bus, which owns this handler.
+    client: OnceLock<Weak<Client>>,
+    /// Set once a terminal event was queued; the library's own retries are turned off then,
+    /// because reconnecting is the worker's decision (backoff, budget, lease).
+    ended: AtomicBool,
+}
+
+impl Forwarder {
+    pub fn new(mode: LinkMode) -> (Arc<Self>, mpsc::UnboundedReceiver<DriverEvent>) {
+        let (queue, events) = mpsc::unbounded_channel();
+        let forwarder = Self {
+            mode,
+            queue,
+            client: OnceLock::new(),
+            ended: AtomicBool::new(false),
+        };
+        (Arc::new(forwarder), events)
+    }
+
+    /// Attaches the built client (for identities and its reconnect switch).
+    pub fn attach(&self, client: &Arc<Client>) {
+        let _ = self.client.set(Arc::downgrade(client));
+    }
+
+    fn client(&self) -> Option<Arc<Client>> {
+        self.client.get().and_then(Weak::upgrade)
+    }
+}
+
+/// The handler registered on the client; delegates to the shared [`Forwarder`].
+pub struct ForwardHandler(pub Arc<Forwarder>);
+
+impl EventHandler for ForwardHandler {
+    fn handle_event(&self, event: Arc<Event>) {
+        let forwarder = &self.0;
+        if forwarder.ended.load(Ordering::Acquire) {
+            return;
+        }
+        let client = forwarder.client();
+        let identity = client
+            .as_ref()
+            .and_then(|client| Some(identity_of(&client.pn()?, client.lid().as_ref())));
+        for mapped in map_event(&event, forwarder.mode, identity) {
+            if mapped.ends_link() {
+                forwarder.ended.store(true, Ordering::Release);
+                // Dispatch is synchronous and precedes the run loop's reconnect check.
+                if let Some(client) = &client {
+                    client.enable_auto_reconnect.store(false, Ordering::Release);
+                }
+            }
+            if forwarder.queue.send(mapped).is_err() || forwarder.ended.load(Ordering::Acquire) {
+                return;
+            }
+        }
+    }
+}
+
+/// The controls of a live client.
+pub struct WaConnection {
+    client: Arc<Client>,
+    backend: Arc<RedisBackend>,
+    /// Ends the supervisor, which shuts the client down; no event is forwarded after it.
+    closing: CancellationToken,
+    /// Stops forwarding without shutting down yet (our own logout dispatches `LoggedOut`).
+    silenced: CancellationToken,
+    /// Cancelled by the supervisor once the client is shut down.
+    closed: CancellationToken,
+}
+
+impl std::fmt::Debug for WaConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WaConnection")
+            .field("backend", &self.backend)
+            .field("closed", &self.closed.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WaConnection {
+    fn live(&self) -> Result<&Arc<Client>, DriverError> {
+        if self.closing.is_cancelled() || self.silenced.is_cancelled() {
+            return Err(DriverError::Closed);
+        }
+        Ok(&self.client)
+    }
+}
+
+fn parse_jid(text: &str) -> Result<Jid, DriverError> {
+    let full = if text.contains('@') {
+        text.to_owned()
+    } else {
+        format!("{text}@s.whatsapp.net")
+    };
+    full.parse()
+        .map_err(|_| DriverError::Invalid(format!("'{text}' is not a WhatsApp JID")))
+}
+
+#[async_trait::async_trait]
+impl Connection for WaConnection {
+    async fn close(&self) {
+        self.closing.cancel();
+        self.closed.cancelled().await;
+    }
+
+    async fn logout(&self) -> Result<(), DriverError> {
+        self.silenced.cancel();
+        // Infallible in the library: the unlink IQ is best effort, the teardown always runs.
+        self.client.logout().await;
+        self.close().await;
+        self.backend
+            .purge()
+            .await
+            .map(|_| ())
+            .map_err(|err| DriverError::Transient(format!("purging the device keys: {err}")))
+    }
+
+    async fn send_text(&self, to_jid: &str, text: &str) -> Result<String, DriverError> {
+        let to = parse_jid(to_jid)?;
+        let sent = self.live()?.send_text(to, text).await;
+        sent.map(|result| result.message_id)
+            .map_err(|err| DriverError::Transient(err.to_string()))
+    }
+
+    async fn send_presence(&self, to_jid: &str, presence: Presence) -> Result<(), DriverError> {
+        let to = parse_jid(to_jid)?;
+        let chatstate = self.live()?.chatstate();
+        let sent = match presence {
+            Presence::Composing => chatstate.send_composing(&to).await,
+            Presence::Paused => chatstate.send_paused(&to).await,
+        };
+        sent.map_err(|err| DriverError::Transient(err.to_string()))
+    }
+
+    async fn mark_read(&self, chat_jid: &str, message_ids: &[String]) -> Result<(), DriverError> {
+        let chat = parse_jid(chat_jid)?;
+        let ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
+        let marked = self.live()?.mark_as_read(&chat, None, &ids).await;
+        marked.map_err(|err| DriverError::Transient(format!("{err:#}")))
+    }
+}
+
+/// A started client and what the supervisor needs to drive it.
+pub struct Started {
+    pub handle: BotHandle,
+    pub backend: Arc<RedisBackend>,
+    pub events: mpsc::UnboundedReceiver<DriverEvent>,
+    /// Where the last transport failure is recorded.
+    pub failures: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+/// Supervision settings of one link.
+#[derive(Debug, Clone, Copy)]
+pub struct Watch {
+    /// How long the client may stay disconnected after being up before the link ends.
+    pub reconnect_grace: Duration,
+    /// When a pairing by code ends unconfirmed.
+    pub pairing_deadline: Option<Instant>,
+}
+
+/// Turns a started client into a [`Link`], supervised by a spawned task.
+pub fn supervise(started: Started, watch: Watch) -> Link {
+    let (events, receiver) = mpsc::channel(EVENT_BUFFER);
+    let connection = Arc::new(WaConnection {
+        client: started.handle.client(),
+        backend: started.backend.clone(),
+        closing: CancellationToken::new(),
+        silenced: CancellationToken::new(),
+        closed: CancellationToken::new(),
+    });
+    tokio::spawn(run(started, watch, connection.clone(), events));
+    Link {
+        connection,
+        events: receiver,
+    }
+}
+
+async fn run(
+    started: Started,
+    watch: Watch,
+    connection: Arc<WaConnection>,
+    events: mpsc::Sender<DriverEvent>,
+) {
+    let Started {
+        mut handle,
+        events: mut incoming,
+        failures,
+        ..
+    } = started;
+    let client = handle.client();
+    let mut ticker = tokio::time::interval(WATCH_INTERVAL);
+    let mut down_since: Option<Instant> = None;
+    let pairing_deadline = watch.pairing_deadline.map(tokio::time::Instant::from_std);
+    let last_words = loop {
+        tokio::select! {
+            () = connection.closing.cancelled() => break None,
+            next = incoming.recv() => match next {
+                Some(event) if connection.silenced.is_cancelled() => drop(event),
+                Some(event) => {
+                    let ends = event.ends_link();
+                    if events.send(event).await.is_err() || ends {
+                        break None;
+                    }
+                }
+                None => break None,
+            },
+            () = &mut handle => {
+                let reason = failures.lock().ok().and_then(|last| last.clone());
+                let reason = reason.unwrap_or_else(|| "the connection to WhatsApp ended".to_owned());
+                break Some(DriverEvent::Disconnected { reason });
+            }
+            () = sleep_until(pairing_deadline) => break Some(DriverEvent::PairingCodeExpired),
+            _ = ticker.tick() => {
+                if client.is_connected() {
+                    down_since = None;
+                } else if down_since.get_or_insert_with(Instant::now).elapsed() > watch.reconnect_grace {
+                    let reason = "WhatsApp did not take the connection back in time".to_owned();
+                    break Some(DriverEvent::Disconnected { reason });
+                }
+            }
+        }
+    };
+    client.enable_auto_reconnect.store(false, Ordering::Release);
+    if let Some(event) = last_words
+        && !connection.closing.is_cancelled()
+        && !connection.silenced.is_cancelled()
+    {
+        let _ = events.send(event).await;
+    }
+    shut_down(handle).await;
+    connection.closed.cancel();
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Stops a client, flushing its state; aborts it when that takes too long.
+pub async fn shut_down(handle: BotHandle) {
+    if tokio::time::timeout(SHUTDOWN_TIMEOUT, handle.shutdown())
+        .await
+        .is_err()
+    {
+        // Dropping the handle (inside the timed-out future) aborted the client.
+        tracing::warn!("a WhatsApp client did not shut down in time; aborted");
+    }
+}
