@@ -125,7 +125,6 @@ impl WhatsappDriver {
     /// Builds and starts a client on `backend`, and waits until its socket is up.
     async fn start(
         &self,
-        session: &DriverSession,
         backend: Arc<RedisBackend>,
         mode: LinkMode,
     ) -> Result<Started, DriverError> {
@@ -157,7 +156,7 @@ impl WhatsappDriver {
             )),
         };
         if let Err(err) = up {
-            tracing::info!(session.id = %session.session_id, error = %err, "connecting to WhatsApp failed");
+            // Logged once, by whoever handles the error (the command handler or connector).
             link::shut_down(handle).await;
             return Err(err);
         }
@@ -230,13 +229,13 @@ impl Driver for WhatsappDriver {
             }
             Err(err) => return Err(DriverError::Transient(format!("reading state: {err}"))),
         }
-        let started = self.start(session, backend, LinkMode::Resume).await?;
+        let started = self.start(backend, LinkMode::Resume).await?;
         Ok(link::supervise(started, self.watch(None)))
     }
 
     async fn start_qr_pairing(&self, session: &DriverSession) -> Result<Link, DriverError> {
         let backend = self.fresh_backend(session).await?;
-        let started = self.start(session, backend, LinkMode::QrPairing).await?;
+        let started = self.start(backend, LinkMode::QrPairing).await?;
         Ok(link::supervise(started, self.watch(None)))
     }
 
@@ -246,7 +245,7 @@ impl Driver for WhatsappDriver {
         phone_number: &str,
     ) -> Result<(Link, IssuedPairingCode), DriverError> {
         let backend = self.fresh_backend(session).await?;
-        let started = self.start(session, backend, LinkMode::CodePairing).await?;
+        let started = self.start(backend, LinkMode::CodePairing).await?;
         let client = started.handle.client();
         let options = PairCodeOptions {
             phone_number: phone_number.to_owned(),
