@@ -203,5 +203,6 @@ impl Worker {
 fn set_identity(row: &mut Session, identity: &Identity) {
     row.phone_number = Some(identity.phone_number.clone());
     row.wa_jid = Some(identity.jid.clone());
-    row.wa_lid = Some(identity.lid.clone());
+    // A device may not know its LID yet; an empty one is not an identity.
+    row.wa_lid = (!identity.lid.is_empty()).then(|| identity.lid.clone());
 }

@@ -7,6 +7,7 @@
 //! at the first terminal event ([`link`]), and failures to connect come back as typed errors
 //! ([`transport`]) instead of the library's silent retries. See docs/whatsapp-driver.md.
 
+mod config;
 mod link;
 pub mod mapping;
 pub mod store;
@@ -18,7 +19,7 @@ mod tests_loopback;
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::watch;
 use wagw_common::keys::Keys;
 use wagw_common::shard::ShardRef;
@@ -27,39 +28,15 @@ use whatsapp_rust::bot::Bot;
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::transport::{TokioWebSocketTransportFactory, TransportFactory};
 
+pub use self::config::WhatsappConfig;
 use self::link::{ForwardHandler, Forwarder, Started, Watch};
 use self::mapping::{CREDENTIALS_MARKER, LinkMode};
-use self::store::{RedisBackend, Scope, StateKey, WaKeys};
+use self::store::{RedisBackend, Scope, WaKeys};
 use self::transport::{ObservedTransport, TransportState};
 use crate::driver::version::WaVersion;
-use crate::driver::{Credentials, Driver, DriverError, DriverSession, IssuedPairingCode, Link};
-
-/// Settings of the real driver.
-#[derive(Debug, Clone)]
-pub struct WhatsappConfig {
-    /// Seals every value of the session state (`WAGW_STATE_KEY`).
-    pub state_key: StateKey,
-    /// The WhatsApp Web version announced (`WAGW_WA_VERSION`); fetched when unset.
-    pub version: Option<WaVersion>,
-    /// How long the first connection (version, socket, handshake) may take.
-    pub connect_timeout: Duration,
-    /// How long a pairing code stays valid (WhatsApp: about 3 minutes).
-    pub pairing_code_validity: Duration,
-    /// How long a client may stay down after a server-asked restart before the link ends.
-    pub reconnect_grace: Duration,
-}
-
-impl WhatsappConfig {
-    pub fn new(state_key: StateKey, version: Option<WaVersion>) -> Self {
-        Self {
-            state_key,
-            version,
-            connect_timeout: Duration::from_secs(25),
-            pairing_code_validity: Duration::from_secs(180),
-            reconnect_grace: Duration::from_secs(45),
-        }
-    }
-}
+use crate::driver::{
+    Credentials, Driver, DriverError, DriverEvent, DriverSession, IssuedPairingCode, Link,
+};
 
 /// The `whatsapp` driver; one serves every session of a worker.
 pub struct WhatsappDriver {
@@ -283,9 +260,22 @@ impl Driver for WhatsappDriver {
         session: &DriverSession,
         credentials: &Credentials,
     ) -> Result<(), DriverError> {
-        let link = self.connect(session, credentials).await?;
-        let logged_out = link.connection.logout().await;
-        drop(link.events);
-        logged_out
+        let mut link = self.connect(session, credentials).await?;
+        // The unlink request needs a logged-in client, not just an open socket.
+        let logged_in = async {
+            while let Some(event) = link.events.recv().await {
+                match event {
+                    DriverEvent::Connected { .. } => return true,
+                    event if event.ends_link() => return false,
+                    _ => {}
+                }
+            }
+            false
+        };
+        let logged_in = tokio::time::timeout(self.config.connect_timeout, logged_in).await;
+        if !matches!(logged_in, Ok(true)) {
+            tracing::info!(session.id = %session.session_id, "the device did not log in; its keys are purged without unlinking it on the phone");
+        }
+        link.connection.logout().await
     }
 }
