@@ -75,6 +75,12 @@ impl Keys {
         self.in_shard(shard, &format!("qr:{id}"))
     }
 
+    /// The current pairing code of a pairing by code under way (with the phone number it was
+    /// asked for), with a TTL until it expires.
+    pub fn pairing_code(&self, shard: &ShardRef, id: &SessionId) -> String {
+        self.in_shard(shard, &format!("paircode:{id}"))
+    }
+
     /// `<prefix>:{<gw>:<shard>}:wa:<sessionId>:`, the start of every key of a session's
     /// WhatsApp state (one hash per kind); the set is open-ended (one hash per app-state
     /// collection), so it is found by [`Self::wa_state_pattern`].

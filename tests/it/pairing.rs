@@ -173,6 +173,41 @@ async fn a_pairing_code_is_xxxx_xxxx_and_begins_pairing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asking_again_for_the_same_number_gives_the_same_code_until_pairing_ends() {
+    let app = TestApp::spawn(TestOptions::default()).await;
+    let owner = app.jwt(ORG_A, "owner");
+    let id = new_session(&app, &owner).await;
+    let path = session_path(&id, "/pairing-code");
+    let ask = |phone: &'static str| {
+        let (app, owner, path) = (&app, &owner, &path);
+        async move {
+            let response = app.post(path, owner, &json!({"phoneNumber": phone})).await;
+            assert_status(&response, StatusCode::OK).clone()
+        }
+    };
+    let first = ask(PHONE).await;
+    let again = ask(PHONE).await;
+    assert_eq!(
+        again["code"], first["code"],
+        "a retry gets the code under way"
+    );
+    assert_eq!(again["expiresAt"], first["expiresAt"]);
+    let other = ask("6289876543210").await;
+    assert_ne!(
+        other["code"], first["code"],
+        "another number gets its own code"
+    );
+    // Once pairing is over, a new request is a new pairing with a new code.
+    let reply = app.sim("gw-a", &id, SimAction::Pair, json!({})).await;
+    assert!(reply.ok, "{reply:?}");
+    app.wait_for_status(&owner, &id, "working", SOON).await;
+    let logout = app.post_empty(&session_path(&id, ":logout"), &owner).await;
+    assert_status(&logout, StatusCode::OK);
+    let fresh = ask("6289876543210").await;
+    assert_ne!(fresh["code"], other["code"], "a new pairing, a new code");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pairing_code_for_a_bad_phone_number_is_400() {
     let app = TestApp::spawn(TestOptions::default()).await;
     let owner = app.jwt(ORG_A, "owner");

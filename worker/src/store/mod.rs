@@ -3,6 +3,7 @@
 
 pub mod lease;
 pub mod members;
+pub mod pairing;
 mod scripts;
 #[cfg(test)]
 pub(crate) mod test_redis;

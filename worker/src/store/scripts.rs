@@ -25,8 +25,8 @@ pub static WRITE_ROW: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
-/// KEYS: lease, row, credentials, QR, shard index, org index, then the session's WhatsApp
-/// state keys. ARGV: token, session id.
+/// KEYS: lease, row, credentials, QR, shard index, org index, then the pairing code and the
+/// session's WhatsApp state keys. ARGV: token, session id.
 pub static DELETE_SESSION: LazyLock<Script> = LazyLock::new(|| {
     Script::new(fenced!(
         "redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
@@ -47,16 +47,16 @@ pub static DELETE_CREDENTIALS: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
-/// KEYS: lease, QR. ARGV: token, QR JSON, time to live (ms).
+/// KEYS: lease, QR (or pairing code). ARGV: token, its JSON, time to live (ms).
 pub static SET_QR: LazyLock<Script> = LazyLock::new(|| {
     Script::new(fenced!(
         "redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])"
     ))
 });
 
-/// KEYS: lease, QR. ARGV: token.
+/// KEYS: lease, QR, pairing code. ARGV: token.
 pub static CLEAR_QR: LazyLock<Script> =
-    LazyLock::new(|| Script::new(fenced!("redis.call('DEL', KEYS[2])")));
+    LazyLock::new(|| Script::new(fenced!("redis.call('DEL', KEYS[2], KEYS[3])")));
 
 /// KEYS: lease, epoch. ARGV: worker id, lease time (ms). Returns the new epoch, or nil when
 /// the lease is held (by anyone).

@@ -12,7 +12,7 @@ use wagw_common::wire::QrCode;
 use wagw_common::{Session, SessionId};
 
 impl Store {
-    async fn run_fenced(
+    pub(super) async fn run_fenced(
         &self,
         fence: &Fence,
         invocation: &mut ScriptInvocation<'_>,
@@ -47,7 +47,8 @@ impl Store {
         self.run_fenced(fence, &mut invocation).await
     }
 
-    /// Deletes the row, its credentials, its QR, its index entries and its WhatsApp state.
+    /// Deletes the row, its credentials, its QR and pairing code, its index entries and its
+    /// WhatsApp state.
     ///
     /// # Errors
     /// [`StoreError::Fenced`] when the lease moved (nothing deleted); Redis errors.
@@ -61,6 +62,7 @@ impl Store {
             .key(self.keys.pairing_qr(&shard, &row.id))
             .key(self.keys.shard_sessions(&shard))
             .key(self.keys.org_sessions(&shard, &row.organization_id))
+            .key(self.keys.pairing_code(&shard, &row.id))
             .key(wa_state)
             .arg(&fence.token)
             .arg(row.id.to_string());
@@ -133,7 +135,7 @@ impl Store {
         self.run_fenced(fence, &mut invocation).await
     }
 
-    /// Removes the QR of a pairing that ended.
+    /// Removes the QR and the pairing code of a pairing that ended.
     ///
     /// # Errors
     /// [`StoreError::Fenced`] when the lease moved; Redis errors.
@@ -142,6 +144,7 @@ impl Store {
         let mut invocation = CLEAR_QR.key(self.keys.lease(&shard));
         invocation
             .key(self.keys.pairing_qr(&shard, id))
+            .key(self.keys.pairing_code(&shard, id))
             .arg(&fence.token);
         self.run_fenced(fence, &mut invocation).await
     }

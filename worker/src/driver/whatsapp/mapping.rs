@@ -165,6 +165,16 @@ fn connect_failure(reason: &ConnectFailureReason) -> DriverEvent {
     }
 }
 
+/// The library's 8-character pairing code as our API shows it, `XXXX-XXXX`.
+pub fn dashed_pairing_code(code: &str) -> String {
+    let plain: String = code.chars().filter(|c| *c != '-').collect();
+    if plain.len() == 8 && plain.is_ascii() {
+        format!("{}-{}", &plain[..4], &plain[4..])
+    } else {
+        code.to_owned()
+    }
+}
+
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }

@@ -216,3 +216,14 @@ fn every_terminal_mapping_ends_the_link() {
     assert!(terminal.iter().all(DriverEvent::ends_link));
     assert!(!DriverEvent::Connected { identity: me() }.ends_link());
 }
+
+#[test]
+fn pairing_codes_are_shown_as_xxxx_xxxx() {
+    assert_eq!(dashed_pairing_code("ABCD1234"), "ABCD-1234");
+    assert_eq!(dashed_pairing_code("ABCD-1234"), "ABCD-1234");
+    assert_eq!(
+        dashed_pairing_code("odd"),
+        "odd",
+        "anything else is left as it came"
+    );
+}

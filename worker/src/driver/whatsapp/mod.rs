@@ -4,8 +4,8 @@
 //! Each link is one library client on the session's own [`RedisBackend`] (sealed, fenced by
 //! the shard lease), so any worker holding the lease can resume the session without pairing
 //! again. The worker keeps every decision: the library's own reconnect loop is switched off
-//! at the first terminal event ([`link`]), and failures to connect come back as typed errors
-//! ([`transport`]) instead of the library's silent retries. See docs/whatsapp-driver.md.
+//! at the first terminal event (`link.rs`), and failures to connect come back as typed errors
+//! (`transport.rs`) instead of the library's silent retries. See docs/whatsapp-driver.md.
 
 mod config;
 mod link;
@@ -247,7 +247,7 @@ impl Driver for WhatsappDriver {
         };
         let validity = self.config.pairing_code_validity;
         let issued = IssuedPairingCode {
-            code,
+            code: mapping::dashed_pairing_code(&code),
             expires_at: now_ms() + i64::try_from(validity.as_millis()).unwrap_or(i64::MAX),
         };
         let link = link::supervise(started, self.watch(Some(Instant::now() + validity)));
