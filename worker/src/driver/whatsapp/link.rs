@@ -126,7 +126,11 @@ fn parse_jid(text: &str) -> Result<Jid, DriverError> {
 impl Connection for WaConnection {
     async fn close(&self) {
         self.closing.cancel();
-        self.closed.cancelled().await;
+        // The supervisor shuts the client down within SHUTDOWN_TIMEOUT; never wait longer.
+        let shut = tokio::time::timeout(SHUTDOWN_TIMEOUT + WATCH_INTERVAL, self.closed.cancelled());
+        if shut.await.is_err() {
+            tracing::warn!("a WhatsApp link did not confirm its close in time");
+        }
     }
 
     async fn logout(&self) -> Result<(), DriverError> {
@@ -224,7 +228,12 @@ async fn run(
                 Some(event) if connection.silenced.is_cancelled() => drop(event),
                 Some(event) => {
                     let ends = event.ends_link();
-                    if events.send(event).await.is_err() || ends {
+                    // A worker busy with earlier events must not keep a close waiting.
+                    let sent = tokio::select! {
+                        sent = events.send(event) => sent.is_ok(),
+                        () = connection.closing.cancelled() => false,
+                    };
+                    if !sent || ends {
                         break None;
                     }
                 }
@@ -251,7 +260,10 @@ async fn run(
         && !connection.closing.is_cancelled()
         && !connection.silenced.is_cancelled()
     {
-        let _ = events.send(event).await;
+        tokio::select! {
+            _ = events.send(event) => {}
+            () = connection.closing.cancelled() => {}
+        }
     }
     shut_down(handle).await;
     connection.closed.cancel();
