@@ -244,3 +244,33 @@ async fn workers_register_as_the_wagw_worker_micro_service() {
     );
     w1.stop().await;
 }
+
+/// A quiet worker renews every lease in time: over several lease periods it loses none and
+/// acquires none again. (It once renewed only every other tick, later than its own watchdog
+/// trusts a lease, and dropped everything every second on a busy machine.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_worker_keeps_its_leases_across_many_lease_periods() {
+    let mut stack = WorkerStack::start().await;
+    let w1 = stack.start_worker("w1", &[]);
+    converge(&mut stack, &["w1"], Duration::from_secs(10)).await;
+    // The harness's lease is 1.5 s: four lease periods.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let subject = stack.subjects.worker_shards(&stack.gw, "w1");
+    let message = stack
+        .nats
+        .request(subject, "".into())
+        .await
+        .expect("the shards endpoint answers");
+    let answer: serde_json::Value = serde_json::from_slice(&message.payload).expect("json");
+    assert_eq!(
+        answer["counters"]["leaseLost"],
+        serde_json::json!(0),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["counters"]["leaseAcquired"],
+        serde_json::json!(SHARDS),
+        "{answer}"
+    );
+    w1.stop().await;
+}

@@ -37,7 +37,12 @@ impl Worker {
     /// Runs until the worker stops.
     pub async fn lease_loop(self) {
         let renew_period = self.config.lease() / 3;
-        let mut tick = tokio::time::interval(renew_period.min(MAX_PASS_PERIOD));
+        let tick_period = renew_period.min(MAX_PASS_PERIOD);
+        // A renewal due within half a tick is done now: waiting for `now >= due` exactly would
+        // skip to the next tick whenever this one fires a hair early, renewing only every
+        // other tick, which is later than the watchdog trusts a lease (lease − margin).
+        let slack = tick_period / 2;
+        let mut tick = tokio::time::interval(tick_period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut next_renewal = Instant::now();
         let mut failing = false;
@@ -52,7 +57,7 @@ impl Worker {
             if self.stopping.is_cancelled() {
                 break;
             }
-            if Instant::now() >= next_renewal {
+            if Instant::now() + slack >= next_renewal {
                 next_renewal = Instant::now() + renew_period;
                 self.renew_held().await;
             }
