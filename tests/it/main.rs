@@ -22,6 +22,7 @@ mod sessions;
 mod sim_controls;
 mod status_events;
 mod whatsapp_driver;
+mod whatsapp_events;
 mod worker_commands;
 mod worker_fleet;
 mod worker_reconnect_budget;

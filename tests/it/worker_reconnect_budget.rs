@@ -2,46 +2,23 @@
 //! retrying with backoff and, past the budget, ends `failed` with the last reason.
 
 use async_trait::async_trait;
-use secrecy::ExposeSecret;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use wagw_common::sim::SimAction;
 use wagw_common::subjects::CommandOp;
 use wagw_common::{SessionId, SessionStatus};
 use wagw_tests::WorkerStack;
-use wagw_worker::Worker;
+use wagw_tests::fake_driver::{InertConnection, start_worker_on};
 use wagw_worker::driver::{
-    Connection, Credentials, Driver, DriverError, DriverEvent, DriverSession, EVENT_BUFFER,
-    Identity, IssuedPairingCode, Link, Presence,
+    Credentials, Driver, DriverError, DriverEvent, DriverSession, EVENT_BUFFER, Identity,
+    IssuedPairingCode, Link,
 };
-use wagw_worker::store::Store;
 
 /// Pairs at once, then never manages to connect again.
 #[derive(Debug, Default)]
 struct FlakyDriver {
     live: Mutex<Option<mpsc::Sender<DriverEvent>>>,
-}
-
-#[derive(Debug)]
-struct Inert;
-
-#[async_trait]
-impl Connection for Inert {
-    async fn close(&self) {}
-    async fn logout(&self) -> Result<(), DriverError> {
-        Ok(())
-    }
-    async fn send_text(&self, _: &str, _: &str) -> Result<String, DriverError> {
-        Err(DriverError::Closed)
-    }
-    async fn send_presence(&self, _: &str, _: Presence) -> Result<(), DriverError> {
-        Ok(())
-    }
-    async fn mark_read(&self, _: &str, _: &[String]) -> Result<(), DriverError> {
-        Ok(())
-    }
 }
 
 #[async_trait]
@@ -76,7 +53,7 @@ impl Driver for FlakyDriver {
         }
         *self.live.lock().expect("not poisoned") = Some(tx);
         Ok(Link {
-            connection: Arc::new(Inert),
+            connection: Arc::new(InertConnection),
             events,
         })
     }
@@ -107,32 +84,7 @@ impl Driver for FlakyDriver {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_that_cannot_reconnect_fails_once_the_budget_is_spent() {
     let mut stack = WorkerStack::start().await;
-    let config = stack.worker_config("w1", &[]);
-    let store = Store::connect(
-        config.redis_url.expose_secret(),
-        config.keys(),
-        config.gateway_id.clone(),
-    )
-    .await
-    .expect("redis");
-    let shards = store
-        .init_shard_count(config.shards)
-        .await
-        .expect("shard count");
-    let nats = async_nats::connect(config.nats_url.expose_secret())
-        .await
-        .expect("nats");
-    let worker = Worker::new(
-        config,
-        nats,
-        store,
-        Arc::new(FlakyDriver::default()),
-        None,
-        shards,
-    );
-    let token = CancellationToken::new();
-    let running = tokio::spawn(worker.clone().serve(token.clone()));
-    stack.wait_for_all_shards("w1").await;
+    let (token, running) = start_worker_on(&mut stack, Arc::new(FlakyDriver::default())).await;
 
     let id = stack.create().await;
     assert_eq!(

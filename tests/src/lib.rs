@@ -24,6 +24,7 @@
 pub mod app;
 pub mod assertions;
 pub mod bus;
+pub mod fake_driver;
 pub mod fleet;
 pub mod fleet_app;
 mod fleet_sessions;
