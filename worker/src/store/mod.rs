@@ -144,13 +144,18 @@ impl Store {
         id: &SessionId,
     ) -> Result<Option<Session>, StoreError> {
         let key = self.keys.session(&self.shard_ref(shard), id);
+        self.get_json(key, "session row").await
+    }
+
+    /// The JSON value at `key` (`what` names it in errors), if there is one.
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: String,
+        what: &'static str,
+    ) -> Result<Option<T>, StoreError> {
         let json: Option<String> = self.conn().get(&key).await?;
         json.map(|json| {
-            serde_json::from_str(&json).map_err(|source| StoreError::Corrupt {
-                what: "session row",
-                key,
-                source,
-            })
+            serde_json::from_str(&json).map_err(|source| StoreError::Corrupt { what, key, source })
         })
         .transpose()
     }

@@ -2,11 +2,9 @@
 //! client that asks again for the same phone number (a retry after a timeout, another edge)
 //! gets the same code instead of a new WhatsApp request, which WhatsApp throttles.
 
-use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use wagw_common::SessionId;
 
-use super::scripts::SET_QR;
 use super::{Fence, Store, StoreError};
 
 /// A pairing code as stored, with the phone number it was issued for.
@@ -34,16 +32,9 @@ impl Store {
         if ttl_ms <= 0 {
             return Ok(());
         }
-        let shard = self.shard_ref(fence.shard);
-        let key = self.keys.pairing_code(&shard, id);
-        let json = serde_json::to_string(code).map_err(|source| StoreError::Corrupt {
-            what: "pairing code",
-            key: key.clone(),
-            source,
-        })?;
-        let mut invocation = SET_QR.key(self.keys.lease(&shard));
-        invocation.key(key).arg(&fence.token).arg(json).arg(ttl_ms);
-        self.run_fenced(fence, &mut invocation).await
+        let key = self.keys.pairing_code(&self.shard_ref(fence.shard), id);
+        self.set_expiring(fence, key, "pairing code", code, ttl_ms)
+            .await
     }
 
     /// The pairing code under way, if any and not expired.
@@ -56,14 +47,6 @@ impl Store {
         id: &SessionId,
     ) -> Result<Option<StoredPairingCode>, StoreError> {
         let key = self.keys.pairing_code(&self.shard_ref(shard), id);
-        let json: Option<String> = self.conn().get(&key).await?;
-        json.map(|json| {
-            serde_json::from_str(&json).map_err(|source| StoreError::Corrupt {
-                what: "pairing code",
-                key,
-                source,
-            })
-        })
-        .transpose()
+        self.get_json(key, "pairing code").await
     }
 }

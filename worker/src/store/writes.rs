@@ -119,18 +119,30 @@ impl Store {
         qr: &QrCode,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let ttl_ms = qr.expires_at.saturating_sub(now_ms);
-        if ttl_ms <= 0 {
+        if qr.expires_at <= now_ms {
             return self.clear_qr(fence, id).await;
         }
-        let shard = self.shard_ref(fence.shard);
-        let key = self.keys.pairing_qr(&shard, id);
-        let json = serde_json::to_string(qr).map_err(|source| StoreError::Corrupt {
-            what: "QR code",
+        let key = self.keys.pairing_qr(&self.shard_ref(fence.shard), id);
+        self.set_expiring(fence, key, "QR code", qr, qr.expires_at - now_ms)
+            .await
+    }
+
+    /// Writes `value` as JSON at `key` (`what` names it in errors) for `ttl_ms`, fenced.
+    pub(super) async fn set_expiring(
+        &self,
+        fence: &Fence,
+        key: String,
+        what: &'static str,
+        value: &impl serde::Serialize,
+        ttl_ms: i64,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(value).map_err(|source| StoreError::Corrupt {
+            what,
             key: key.clone(),
             source,
         })?;
-        let mut invocation = SET_QR.key(self.keys.lease(&shard));
+        let lease = self.keys.lease(&self.shard_ref(fence.shard));
+        let mut invocation = SET_QR.key(lease);
         invocation.key(key).arg(&fence.token).arg(json).arg(ttl_ms);
         self.run_fenced(fence, &mut invocation).await
     }
