@@ -1,25 +1,23 @@
-//! One live `whatsapp-rust` client as a [`Link`]: the [`Connection`] controls, and a supervisor
-//! task that forwards mapped events, ends the link on the first terminal one, and notices what
-//! the library would otherwise retry silently forever (a run loop that stopped, a reconnect
-//! that never comes back, a pairing code that expired).
+//! One live `whatsapp-rust` client as a [`Link`]: its event handler (the library's events,
+//! mapped and queued), the [`Connection`] controls, and the spawned supervisor
+//! (`supervisor.rs`) that decides when the link ends.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use whatsapp_rust::bot::BotHandle;
 use whatsapp_rust::types::events::{Event, EventHandler};
 use whatsapp_rust::{Client, Jid};
 
 use super::mapping::{LinkMode, identity_of, map_event};
 use super::store::RedisBackend;
+pub use super::supervisor::Watch;
+use super::supervisor::{self, LinkControl, RunningClient, Sources, WATCH_INTERVAL};
 use crate::driver::{Connection, DriverError, DriverEvent, EVENT_BUFFER, Link, Presence};
 
 /// How long a graceful client shutdown (flushing its state) may take.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often the supervisor checks the client's connection.
-const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Receives the library's events (synchronously, on its dispatch path) and queues ours.
 pub struct Forwarder {
@@ -86,26 +84,21 @@ impl EventHandler for ForwardHandler {
 pub struct WaConnection {
     client: Arc<Client>,
     backend: Arc<RedisBackend>,
-    /// Ends the supervisor, which shuts the client down; no event is forwarded after it.
-    closing: CancellationToken,
-    /// Stops forwarding without shutting down yet (our own logout dispatches `LoggedOut`).
-    silenced: CancellationToken,
-    /// Cancelled by the supervisor once the client is shut down.
-    closed: CancellationToken,
+    control: LinkControl,
 }
 
 impl std::fmt::Debug for WaConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WaConnection")
             .field("backend", &self.backend)
-            .field("closed", &self.closed.is_cancelled())
+            .field("closed", &self.control.closed.is_cancelled())
             .finish_non_exhaustive()
     }
 }
 
 impl WaConnection {
     fn live(&self) -> Result<&Arc<Client>, DriverError> {
-        if self.closing.is_cancelled() || self.silenced.is_cancelled() {
+        if self.control.closing.is_cancelled() || self.control.silenced.is_cancelled() {
             return Err(DriverError::Closed);
         }
         Ok(&self.client)
@@ -125,16 +118,17 @@ fn parse_jid(text: &str) -> Result<Jid, DriverError> {
 #[async_trait::async_trait]
 impl Connection for WaConnection {
     async fn close(&self) {
-        self.closing.cancel();
+        self.control.closing.cancel();
         // The supervisor shuts the client down within SHUTDOWN_TIMEOUT; never wait longer.
-        let shut = tokio::time::timeout(SHUTDOWN_TIMEOUT + WATCH_INTERVAL, self.closed.cancelled());
+        let closed = self.control.closed.cancelled();
+        let shut = tokio::time::timeout(SHUTDOWN_TIMEOUT + WATCH_INTERVAL, closed);
         if shut.await.is_err() {
             tracing::warn!("a WhatsApp link did not confirm its close in time");
         }
     }
 
     async fn logout(&self) -> Result<(), DriverError> {
-        self.silenced.cancel();
+        self.control.silenced.cancel();
         // Infallible in the library: the unlink IQ is best effort, the teardown always runs.
         self.client.logout().await;
         self.close().await;
@@ -179,100 +173,54 @@ pub struct Started {
     pub failures: Arc<std::sync::Mutex<Option<String>>>,
 }
 
-/// Supervision settings of one link.
-#[derive(Debug, Clone, Copy)]
-pub struct Watch {
-    /// How long the client may stay disconnected after being up before the link ends.
-    pub reconnect_grace: Duration,
-    /// When a pairing by code ends unconfirmed.
-    pub pairing_deadline: Option<Instant>,
-}
-
 /// Turns a started client into a [`Link`], supervised by a spawned task.
 pub fn supervise(started: Started, watch: Watch) -> Link {
     let (events, receiver) = mpsc::channel(EVENT_BUFFER);
+    let control = LinkControl::default();
     let connection = Arc::new(WaConnection {
         client: started.handle.client(),
         backend: started.backend.clone(),
-        closing: CancellationToken::new(),
-        silenced: CancellationToken::new(),
-        closed: CancellationToken::new(),
+        control: control.clone(),
     });
-    tokio::spawn(run(started, watch, connection.clone(), events));
+    let client = LibraryClient {
+        client: started.handle.client(),
+        handle: started.handle,
+    };
+    let sources = Sources {
+        incoming: started.events,
+        failures: started.failures,
+    };
+    tokio::spawn(supervisor::run(client, sources, watch, control, events));
     Link {
         connection,
         events: receiver,
     }
 }
 
-async fn run(
-    started: Started,
-    watch: Watch,
-    connection: Arc<WaConnection>,
-    events: mpsc::Sender<DriverEvent>,
-) {
-    let Started {
-        mut handle,
-        events: mut incoming,
-        failures,
-        ..
-    } = started;
-    let client = handle.client();
-    let mut ticker = tokio::time::interval(WATCH_INTERVAL);
-    let mut down_since: Option<Instant> = None;
-    let pairing_deadline = watch.pairing_deadline.map(tokio::time::Instant::from_std);
-    let last_words = loop {
-        tokio::select! {
-            () = connection.closing.cancelled() => break None,
-            next = incoming.recv() => match next {
-                Some(event) if connection.silenced.is_cancelled() => drop(event),
-                Some(event) => {
-                    let ends = event.ends_link();
-                    // A worker busy with earlier events must not keep a close waiting.
-                    let sent = tokio::select! {
-                        sent = events.send(event) => sent.is_ok(),
-                        () = connection.closing.cancelled() => false,
-                    };
-                    if !sent || ends {
-                        break None;
-                    }
-                }
-                None => break None,
-            },
-            () = &mut handle => {
-                let reason = failures.lock().ok().and_then(|last| last.clone());
-                let reason = reason.unwrap_or_else(|| "the connection to WhatsApp ended".to_owned());
-                break Some(DriverEvent::Disconnected { reason });
-            }
-            () = sleep_until(pairing_deadline) => break Some(DriverEvent::PairingCodeExpired),
-            _ = ticker.tick() => {
-                if client.is_connected() {
-                    down_since = None;
-                } else if down_since.get_or_insert_with(Instant::now).elapsed() > watch.reconnect_grace {
-                    let reason = "WhatsApp did not take the connection back in time".to_owned();
-                    break Some(DriverEvent::Disconnected { reason });
-                }
-            }
-        }
-    };
-    client.enable_auto_reconnect.store(false, Ordering::Release);
-    if let Some(event) = last_words
-        && !connection.closing.is_cancelled()
-        && !connection.silenced.is_cancelled()
-    {
-        tokio::select! {
-            _ = events.send(event) => {}
-            () = connection.closing.cancelled() => {}
-        }
-    }
-    shut_down(handle).await;
-    connection.closed.cancel();
+/// The library's client as the supervisor sees it.
+struct LibraryClient {
+    handle: BotHandle,
+    client: Arc<Client>,
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
+#[async_trait::async_trait]
+impl RunningClient for LibraryClient {
+    fn is_connected(&self) -> bool {
+        self.client.is_connected()
+    }
+
+    fn stop_retrying(&self) {
+        self.client
+            .enable_auto_reconnect
+            .store(false, Ordering::Release);
+    }
+
+    async fn ended(&mut self) {
+        (&mut self.handle).await;
+    }
+
+    async fn shut_down(self) {
+        shut_down(self.handle).await;
     }
 }
 

@@ -11,6 +11,7 @@ mod config;
 mod link;
 pub mod mapping;
 pub mod store;
+mod supervisor;
 mod transport;
 
 #[cfg(test)]
@@ -19,7 +20,6 @@ mod tests_loopback;
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::watch;
 use wagw_common::keys::Keys;
 use wagw_common::shard::ShardRef;
@@ -145,7 +145,7 @@ impl WhatsappDriver {
         })
     }
 
-    fn watch(&self, pairing_deadline: Option<Instant>) -> Watch {
+    fn watch(&self, pairing_deadline: Option<tokio::time::Instant>) -> Watch {
         Watch {
             reconnect_grace: self.config.reconnect_grace,
             pairing_deadline,
@@ -250,7 +250,10 @@ impl Driver for WhatsappDriver {
             code: mapping::dashed_pairing_code(&code),
             expires_at: now_ms() + i64::try_from(validity.as_millis()).unwrap_or(i64::MAX),
         };
-        let link = link::supervise(started, self.watch(Some(Instant::now() + validity)));
+        let link = link::supervise(
+            started,
+            self.watch(Some(tokio::time::Instant::now() + validity)),
+        );
         Ok((link, issued))
     }
 
