@@ -198,22 +198,44 @@ async fn a_write_refused_by_the_fence_drops_the_shard_until_it_is_won_again() {
 async fn a_survivor_takes_over_and_reconnects_the_sessions_of_a_stopped_worker() {
     let mut stack = WorkerStack::start().await;
     let first = stack.start_worker("w1", &[]);
-    stack.wait_for_all_shards("w1").await;
-    let id = stack.create().await;
+    let second = stack.start_worker("w2", &[]);
+    // Both settled, so the session below stays where it is until `first` stops.
+    let holders = stack
+        .eventually(
+            Duration::from_secs(10),
+            "two workers split the shards",
+            async |s| {
+                let holders = s.lease_holders().await;
+                let held_by = |w: &str| holders.iter().flatten().any(|(h, _)| h == w);
+                (holders.iter().all(Option::is_some) && held_by("w1") && held_by("w2"))
+                    .then_some(holders)
+            },
+        )
+        .await;
+    let on_first = |id: &wagw_common::SessionId| {
+        let shard = shard_of(id, SHARDS) as usize;
+        holders[shard]
+            .as_ref()
+            .is_some_and(|(holder, _)| holder == "w1")
+    };
+    let id = loop {
+        let id = stack.create().await;
+        if on_first(&id) {
+            break id;
+        }
+    };
     assert!(stack.simple(&id, CommandOp::Qr).await.qr.is_some());
     assert!(stack.sim(&id, SimAction::Pair, json!({})).await.ok);
     stack
         .wait_row(&id, "working", |r| r.status == SessionStatus::Working)
         .await;
 
-    let second = stack.start_worker("w2", &[]);
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let mut feed = stack.status_feed().await;
     first.stop().await;
     stack.wait_for_all_shards("w2").await;
     let change = loop {
         let change = next_status(&mut feed).await;
-        if change.status == SessionStatus::Working {
+        if change.session_id == id && change.status == SessionStatus::Working {
             break change;
         }
     };
