@@ -224,13 +224,17 @@ async fn a_survivor_takes_over_and_reconnects_the_sessions_of_a_stopped_worker()
             break id;
         }
     };
+    let mut feed = stack.status_feed().await;
     assert!(stack.simple(&id, CommandOp::Qr).await.qr.is_some());
     assert!(stack.sim(&id, SimAction::Pair, json!({})).await.ok);
-    stack
-        .wait_row(&id, "working", |r| r.status == SessionStatus::Working)
-        .await;
-
-    let mut feed = stack.status_feed().await;
+    // Working on w1 first (read off the feed, so none of w1's changes is left in it).
+    let paired = loop {
+        let change = next_status(&mut feed).await;
+        if change.session_id == id && change.status == SessionStatus::Working {
+            break change;
+        }
+    };
+    assert_eq!(paired.worker_id.as_str(), "w1");
     first.stop().await;
     stack.wait_for_all_shards("w2").await;
     let change = loop {
