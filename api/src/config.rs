@@ -68,6 +68,11 @@ pub struct Config {
     #[arg(long, global = true, env = "WAGW_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
 
+    /// The JetStream stream of events (created by the workers), replayed per session.
+    #[arg(long, global = true, env = "WAGW_EVENTS_STREAM",
+          default_value = wagw_common::events::DEFAULT_EVENTS_STREAM)]
+    pub events_stream: String,
+
     /// How long the edge waits for a worker's ack, retrying "no responders" inside it.
     #[arg(long, global = true, env = "WAGW_COMMAND_TIMEOUT_MS", default_value_t = 5000,
           value_parser = clap::value_parser!(u64).range(50..=600_000))]

@@ -21,6 +21,7 @@ pub mod auth;
 mod commands;
 pub mod config;
 pub mod error;
+mod events;
 mod extract;
 mod metrics;
 mod pagination;

@@ -22,6 +22,10 @@ pub struct StatusChange {
     pub at: i64,
 }
 
+/// The JetStream stream capturing every event (`WAGW_EVENTS_STREAM`), read back by
+/// `GET /sessions/{session}/events`.
+pub const DEFAULT_EVENTS_STREAM: &str = "WAGW_EVENTS";
+
 /// Event type names, as they appear in the event's `type` and at the end of its subject.
 pub mod types {
     pub const SESSION_STATUS: &str = "session.status";
@@ -35,18 +39,31 @@ pub mod types {
     pub const MESSAGE_FAILED: &str = "message.failed";
 }
 
-/// `{id, type, sessionId, organizationId, gatewayId, at, data}`: the event shape of the contract.
+/// `{id, type, sessionId, organizationId, gatewayId, at, data}`: the event shape of the contract
+/// (version 1; fields are only ever added).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     /// A ULID; the dedupe key for at-least-once consumers.
+    #[cfg_attr(feature = "openapi", schema(example = "01J9ZX9M4R8S2T6V0W3X5Y7Z1A"))]
     pub id: String,
+    /// `session.status`, `session.qr`, `session.paired`, `session.logged_out`,
+    /// `message.received`, `message.sent`, `message.delivered`, `message.read`, `message.failed`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(example = "session.status"))]
     pub event_type: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub session_id: SessionId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub organization_id: OrganizationId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub gateway_id: GatewayId,
+    /// When it happened, in ms since the epoch.
     pub at: i64,
+    /// The type's payload, e.g. `{status, previousStatus, statusReason, workerId}` for
+    /// `session.status`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: Value,
 }
 

@@ -151,6 +151,16 @@ impl Subjects {
         format!("{}.events.{gw}.>", self.root)
     }
 
+    /// `<root>.events.<gw>.<session>.>`: every event of one session.
+    pub fn session_events(&self, gw: &GatewayId, session: &SessionId) -> String {
+        format!("{}.events.{gw}.{session}.>", self.root)
+    }
+
+    /// `<root>.events.>`: every event of the deployment, what the event stream captures.
+    pub fn events_everywhere(&self) -> String {
+        format!("{}.events.>", self.root)
+    }
+
     /// `<root>.sim.<gw>.<session>.<action>`: a control of the simulated phone.
     pub fn sim(&self, gw: &GatewayId, session: &SessionId, action: SimAction) -> String {
         format!("{}.sim.{gw}.{session}.{}", self.root, action.token())
@@ -258,6 +268,21 @@ mod tests {
             .parse_sim(&subjects.sim(&gw, &id, SimAction::Unlink))
             .expect("parses");
         assert_eq!(parsed.action, SimAction::Unlink);
+    }
+
+    #[test]
+    fn event_subjects_nest_session_under_gateway_under_root() {
+        let subjects = Subjects::new("t1.wagw").expect("valid root");
+        let gw = GatewayId::parse("gw-a").expect("valid");
+        let id = SessionId::parse("01J9ZX8K2QHV0M3T6R7P4N5W8C").expect("valid");
+        let event = subjects.event(&gw, &id, "message.sent");
+        assert_eq!(
+            event,
+            "t1.wagw.events.gw-a.01J9ZX8K2QHV0M3T6R7P4N5W8C.message.sent"
+        );
+        let session = subjects.session_events(&gw, &id);
+        assert_eq!(session, "t1.wagw.events.gw-a.01J9ZX8K2QHV0M3T6R7P4N5W8C.>");
+        assert_eq!(subjects.events_everywhere(), "t1.wagw.events.>");
     }
 
     #[test]

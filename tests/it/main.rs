@@ -6,6 +6,7 @@ mod auth;
 mod commands;
 mod cross_org;
 mod errors;
+mod events;
 mod fleet_failover;
 mod fleet_faults;
 mod fleet_join;

@@ -186,30 +186,39 @@ fn nats_server_name(port: u16) -> String {
     format!("wagw-test-{}-{port}", std::process::id())
 }
 
-/// A `nats-server` of this test alone.
+/// A `nats-server` of this test alone, with JetStream (the event stream) in its own directory.
 #[derive(Debug)]
 pub struct NatsServer {
     process: ServerProcess,
+    /// JetStream's store, kept across [`NatsServer::restart`] and removed on drop.
+    store_dir: PathBuf,
 }
 
 impl NatsServer {
-    /// Starts `nats-server -a 127.0.0.1 -p <free port>` and waits until it accepts TCP.
+    /// Starts `nats-server -a 127.0.0.1 -p <free port> -js -sd <dir>` and waits until it
+    /// accepts TCP.
     ///
     /// # Errors
     /// When the binary is missing or the server does not come up in time.
     pub fn start() -> anyhow::Result<Self> {
+        let store_dir = servers_dir()?.join(format!("nats-data-{}", ulid::Ulid::generate()));
+        let store = store_dir.to_string_lossy().into_owned();
         let process = spawn_on_free_port(
             "nats-server",
             "nats-server",
             |port| {
                 let name = nats_server_name(port);
-                ["-a", "127.0.0.1", "-p", &port.to_string(), "--name", &name]
-                    .map(String::from)
-                    .to_vec()
+                let port = port.to_string();
+                let args = ["-a", "127.0.0.1", "-p", &port, "--name", &name];
+                let jetstream = ["-js", "-sd", &store];
+                args.iter()
+                    .chain(&jetstream)
+                    .map(|a| a.to_string())
+                    .collect()
             },
             |port| Probe::NatsServerName(nats_server_name(port)),
         )?;
-        Ok(Self { process })
+        Ok(Self { process, store_dir })
     }
 
     pub fn url(&self) -> String {
@@ -302,6 +311,13 @@ impl RedisServer {
     /// When it does not come back in time.
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.process.restart()
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.process.kill();
+        let _ = std::fs::remove_dir_all(&self.store_dir);
     }
 }
 

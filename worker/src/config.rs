@@ -150,6 +150,14 @@ pub struct Config {
     )]
     pub reconnect_jitter_ms: u64,
 
+    /// The JetStream stream capturing every event, replayed by the edge.
+    #[arg(long, env = "WAGW_EVENTS_STREAM", value_name = "WAGW_EVENTS_STREAM", default_value = wagw_common::events::DEFAULT_EVENTS_STREAM)]
+    pub events_stream: String,
+
+    /// How long the event stream keeps events (hours).
+    #[arg(long, env = "WAGW_EVENTS_MAX_AGE_HOURS", value_name = "WAGW_EVENTS_MAX_AGE_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u64).range(1..=87_600))]
+    pub events_max_age_hours: u64,
+
     /// Root of every NATS subject, so deployments and tests can share one NATS.
     #[arg(long, env = "WAGW_SUBJECT_ROOT", value_name = "WAGW_SUBJECT_ROOT", default_value = "wagw", value_parser = parse_subject_root)]
     pub subject_root: String,

@@ -22,6 +22,7 @@
 pub mod config;
 pub mod driver;
 pub mod error;
+pub mod event_stream;
 pub mod fleet;
 pub mod handlers;
 pub mod runner;

@@ -167,6 +167,7 @@ impl Worker {
                 .context("subscribing to sim controls")?;
             self.tasks.spawn(self.clone().sim_listener(subscriber));
         }
+        self.prepare_event_stream().await;
         let notices = self
             .nats
             .subscribe(self.subjects.fleet_changed(&self.gateway))

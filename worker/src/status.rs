@@ -1,12 +1,16 @@
 //! Publishing what happened: a [`StatusChange`] on the session's status subject after each row
-//! write that changes its status, and typed [`Event`]s on its event subjects.
+//! write that changes its status, and typed [`Event`]s on its event subjects (a status change
+//! is also a `session.status` event). Events are published through JetStream, acknowledged by
+//! the event stream, with their id as `Nats-Msg-Id` so a retry is stored once.
 //!
-//! Publishing is best effort: the row in Redis is the truth, so a failed publish is logged and
-//! the transition stands.
+//! Publishing does not undo a transition: the row in Redis is the truth, so a publish that
+//! fails after its retries is logged (and still offered on core NATS) and the transition stands.
 
-use serde_json::Value;
+use backon::{ExponentialBuilder, Retryable};
+use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-use wagw_common::events::{Event, StatusChange};
+use wagw_common::events::{Event, StatusChange, types};
 use wagw_common::time::now_ms;
 use wagw_common::{Session, SessionStatus};
 
@@ -30,13 +34,47 @@ impl Worker {
         };
         let subject = self.subjects.status(&self.gateway, &row.id);
         self.publish_json(subject, &change).await;
+        let data = json!({
+            "status": change.status,
+            "previousStatus": change.previous_status,
+            "statusReason": change.status_reason,
+            "workerId": change.worker_id,
+        });
+        self.publish_event(row, types::SESSION_STATUS, data).await;
     }
 
-    /// Publishes an event of `event_type` about the session.
+    /// Publishes an event of `event_type` about the session, into the event stream.
     pub async fn publish_event(&self, row: &Session, event_type: &str, data: Value) {
         let event = Event::new(event_type, row, data);
         let subject = self.subjects.event(&self.gateway, &row.id, event_type);
-        self.publish_json(subject, &event).await;
+        if !self.events_durable.load(Ordering::Acquire) {
+            return self.publish_json(subject, &event).await;
+        }
+        let payload = match serde_json::to_vec(&event) {
+            Ok(payload) => bytes::Bytes::from(payload),
+            Err(err) => {
+                tracing::error!(subject, error = %err, "could not serialize an event");
+                return;
+            }
+        };
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, event.id.as_str());
+        let publish = || async {
+            let ack = self
+                .jetstream
+                .publish_with_headers(subject.clone(), headers.clone(), payload.clone())
+                .await?;
+            ack.await.map(drop).map_err(async_nats::Error::from)
+        };
+        let retries = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(50))
+            .with_max_delay(Duration::from_millis(500))
+            .with_jitter()
+            .with_max_times(3);
+        if let Err(err) = publish.retry(retries).sleep(tokio::time::sleep).await {
+            tracing::warn!(subject, event.id = event.id, error = %err, "an event could not be stored in the event stream");
+            self.publish_json(subject, &event).await;
+        }
     }
 
     async fn publish_json<T: serde::Serialize>(&self, subject: String, value: &T) {

@@ -6,6 +6,8 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -18,6 +20,7 @@ use crate::config::Config;
 use crate::driver::sim::SimDriver;
 use crate::driver::{Driver, DriverSession};
 use crate::error::HandlerError;
+use crate::event_stream;
 use crate::fleet::Fleet;
 use crate::sessions::Sessions;
 use crate::store::{Fence, Store, StoreError};
@@ -39,6 +42,10 @@ pub struct Inner {
     pub gateway: GatewayId,
     pub subjects: Subjects,
     pub nats: async_nats::Client,
+    /// JetStream on `nats`, for the durable event stream.
+    pub jetstream: async_nats::jetstream::Context,
+    /// Whether the event stream exists (checked at start); events go to core NATS only if not.
+    pub events_durable: std::sync::atomic::AtomicBool,
     pub store: Store,
     pub driver: Arc<dyn Driver>,
     /// The same driver when it is the sim, for its shutdown.
@@ -83,6 +90,8 @@ impl Worker {
             gateway: config.gateway_id.clone(),
             subjects: config.subjects(),
             config,
+            jetstream: jetstream_context(&nats),
+            events_durable: std::sync::atomic::AtomicBool::new(false),
             nats,
             store,
             driver,
@@ -98,6 +107,21 @@ impl Worker {
         };
         Self {
             inner: Arc::new(inner),
+        }
+    }
+
+    /// Creates the event stream if needed and records whether events are durable.
+    pub async fn prepare_event_stream(&self) {
+        let subjects = self.subjects.events_everywhere();
+        let max_age = Duration::from_secs(self.config.events_max_age_hours * 3600);
+        let config = event_stream::stream_config(&self.config.events_stream, subjects, max_age);
+        match event_stream::ensure_stream(&self.jetstream, config).await {
+            Ok(()) => self.events_durable.store(true, Ordering::Release),
+            Err(error) => tracing::warn!(
+                error,
+                stream = self.config.events_stream,
+                "events are published on NATS but not kept: the event stream is unavailable"
+            ),
         }
     }
 
@@ -174,4 +198,11 @@ impl Worker {
         let deleted = self.store.delete_credentials(&fence, id).await;
         Ok(self.check_fence(deleted).await?)
     }
+}
+
+/// JetStream on `nats`, with the event stream's call timeout.
+fn jetstream_context(nats: &async_nats::Client) -> async_nats::jetstream::Context {
+    let mut context = async_nats::jetstream::new(nats.clone());
+    context.set_timeout(event_stream::JETSTREAM_TIMEOUT);
+    context
 }

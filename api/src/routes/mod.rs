@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod docs;
+pub mod events;
 pub mod gateways;
 pub mod health;
 pub mod lifecycle;
@@ -50,6 +51,10 @@ pub fn build_router(state: AppState) -> Router {
                 .post(lifecycle::run_action),
         )
         .route("/api/v1/sessions/{session}/qr", get(pairing::get_qr))
+        .route(
+            "/api/v1/sessions/{session}/events",
+            get(events::list_events),
+        )
         .route(
             "/api/v1/sessions/{session}/pairing-code",
             post(pairing::request_pairing_code),

@@ -10,7 +10,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use wagw_common::ErrorBody;
 
-use super::{api_keys, gateways, health, lifecycle, pairing, sessions};
+use super::{api_keys, events, gateways, health, lifecycle, pairing, sessions};
 
 /// Every error response: `{"error": {code, message, details}}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -102,6 +102,7 @@ impl Modify for BearerAuth {
         lifecycle::docs::start_session, lifecycle::docs::stop_session,
         lifecycle::docs::restart_session, lifecycle::docs::logout_session,
         pairing::get_qr, pairing::request_pairing_code,
+        events::list_events,
         api_keys::create_api_key, api_keys::list_api_keys, api_keys::revoke_api_key,
         gateways::list_gateways,
         health::healthz, health::readyz, health::metrics,
@@ -112,6 +113,7 @@ impl Modify for BearerAuth {
     tags(
         (name = "sessions", description = "Sessions and their lifecycle"),
         (name = "pairing", description = "Attaching a number: QR and pairing codes"),
+        (name = "events", description = "What happened to a session, replayed from the durable stream"),
         (name = "api-keys", description = "Credentials for scripts and services"),
         (name = "gateways", description = "The fleet"),
         (name = "operations", description = "Probes and metrics, without authentication"),
