@@ -99,6 +99,13 @@ impl Keys {
         format!("{}*", self.wa_state_prefix(shard, id))
     }
 
+    /// A session's send-rate state: one hash holding a theoretical arrival time per limit
+    /// (`min`, `hour`), shared by every edge; it expires once the session has been idle long
+    /// enough that it would be empty anyway.
+    pub fn send_rate(&self, shard: &ShardRef, id: &SessionId) -> String {
+        self.in_shard(shard, &format!("rate:{id}"))
+    }
+
     /// The shard's lease: `<workerId> <epoch>`, with a TTL.
     pub fn lease(&self, shard: &ShardRef) -> String {
         self.in_shard(shard, "lease")
@@ -188,6 +195,17 @@ mod tests {
             format!("{prefix}mutation-mac:regular")
         );
         assert_eq!(keys.wa_state_pattern(&shard, &id), format!("{prefix}*"));
+    }
+
+    #[test]
+    fn send_rate_key_keeps_its_format_under_the_shard_hash_tag() {
+        let keys = Keys::default();
+        let shard = ShardRef::new(GatewayId::parse("gw-a").expect("valid"), 3);
+        let id = SessionId::parse("01J9ZX8K2QHV0M3T6R7P4N5W8C").expect("valid");
+        assert_eq!(
+            keys.send_rate(&shard, &id),
+            "wagw:{gw-a:3}:rate:01J9ZX8K2QHV0M3T6R7P4N5W8C"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod fleet;
 pub mod listing;
+pub mod rate_limit;
 
 use wagw_common::shard::ShardRef;
 use wagw_common::wire::QrCode;
