@@ -71,6 +71,8 @@ pub async fn run<C: RunningClient>(
     let mut down_since: Option<Instant> = None;
     let last_words = loop {
         tokio::select! {
+            // A close wins over anything else ready at the same time: no event follows it.
+            biased;
             () = control.closing.cancelled() => break None,
             // Nobody listens any more (a caller gave up on the link): shut the client down.
             () = events.closed() => break None,
@@ -80,8 +82,9 @@ pub async fn run<C: RunningClient>(
                     let ends = event.ends_link();
                     // A worker busy with earlier events must not keep a close waiting.
                     let sent = tokio::select! {
-                        sent = events.send(event) => sent.is_ok(),
+                        biased;
                         () = control.closing.cancelled() => false,
+                        sent = events.send(event) => sent.is_ok(),
                     };
                     if !sent || ends {
                         break None;
