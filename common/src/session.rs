@@ -105,6 +105,39 @@ pub struct Session {
 }
 
 impl Session {
+    /// A new session as the contract creates it: `stopped`, no number, the default settings
+    /// (`autoRead: false`, `presenceTyping: true`, the default rates, not an admin session).
+    pub fn new(
+        id: SessionId,
+        organization_id: OrganizationId,
+        gateway_id: GatewayId,
+        label: String,
+        created_by_user_id: String,
+        now: i64,
+    ) -> Self {
+        Self {
+            id,
+            organization_id,
+            gateway_id,
+            label,
+            status: SessionStatus::Stopped,
+            status_reason: None,
+            desired_state: DesiredState::Stopped,
+            phone_number: None,
+            wa_jid: None,
+            wa_lid: None,
+            auto_read: false,
+            presence_typing: true,
+            rate_per_min: bounds::DEFAULT_RATE_PER_MIN,
+            rate_per_hour: bounds::DEFAULT_RATE_PER_HOUR,
+            is_admin_session: false,
+            created_by_user_id,
+            created_at: now,
+            updated_at: now,
+            last_connected_at: None,
+        }
+    }
+
     /// A number is attached: the session can be started without pairing.
     pub fn is_paired(&self) -> bool {
         self.phone_number.is_some()
@@ -243,27 +276,14 @@ mod tests {
     use crate::ids::{GatewayId, OrganizationId, SessionId};
 
     fn row() -> Session {
-        Session {
-            id: SessionId::generate(),
-            organization_id: OrganizationId::parse("org_1").expect("valid"),
-            gateway_id: GatewayId::parse("gw-local-1").expect("valid"),
-            label: "Support".into(),
-            status: SessionStatus::Stopped,
-            status_reason: None,
-            desired_state: DesiredState::Stopped,
-            phone_number: None,
-            wa_jid: None,
-            wa_lid: None,
-            auto_read: false,
-            presence_typing: true,
-            rate_per_min: 20,
-            rate_per_hour: 600,
-            is_admin_session: false,
-            created_by_user_id: "user_1".into(),
-            created_at: 1,
-            updated_at: 1,
-            last_connected_at: None,
-        }
+        Session::new(
+            SessionId::generate(),
+            OrganizationId::parse("org_1").expect("valid"),
+            GatewayId::parse("gw-local-1").expect("valid"),
+            "Support".into(),
+            "user_1".into(),
+            1,
+        )
     }
 
     #[test]

@@ -9,7 +9,7 @@ use wagw_common::shard::shard_of;
 use wagw_common::sim::SimAction;
 use wagw_common::subjects::CommandOp;
 use wagw_common::wire::{Command, CreateSessionV1, Reply, SessionCommandV1};
-use wagw_common::{DesiredState, OrganizationId, Session, SessionId, SessionStatus};
+use wagw_common::{OrganizationId, Session, SessionId};
 
 /// How long one request may wait for its reply.
 const REPLY_DEADLINE: Duration = Duration::from_secs(10);
@@ -73,27 +73,14 @@ impl WorkerStack {
     pub async fn create(&self) -> SessionId {
         let id = SessionId::generate();
         let now = wagw_common::time::now_ms();
-        let session = Session {
+        let session = Session::new(
             id,
-            organization_id: org(),
-            gateway_id: self.gw.clone(),
-            label: "test".into(),
-            status: SessionStatus::Stopped,
-            status_reason: None,
-            desired_state: DesiredState::Stopped,
-            phone_number: None,
-            wa_jid: None,
-            wa_lid: None,
-            auto_read: false,
-            presence_typing: true,
-            rate_per_min: 20,
-            rate_per_hour: 600,
-            is_admin_session: false,
-            created_by_user_id: "user_1".into(),
-            created_at: now,
-            updated_at: now,
-            last_connected_at: None,
-        };
+            org(),
+            self.gw.clone(),
+            "test".into(),
+            "user_1".into(),
+            now,
+        );
         let create = Command::CreateSessionV1(CreateSessionV1 { session });
         let reply = self.command(&id, CommandOp::Create, &create).await;
         assert!(reply.ok, "create: {reply:?}");

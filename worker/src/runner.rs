@@ -104,7 +104,8 @@ fn real_driver_config(config: &Config) -> anyhow::Result<Option<std::convert::In
     Ok(None)
 }
 
-/// The real driver, on its own Redis connection (its traffic is the sessions' key material).
+/// The real driver, on its own Redis connection: bulk session-state writes must not queue
+/// behind (or hold up) the lease renewals on the store's connection.
 #[cfg(feature = "whatsapp")]
 async fn real_driver(
     config: &Config,

@@ -4,7 +4,7 @@
 //! the event stream, with their id as `Nats-Msg-Id` so a retry is stored once.
 //!
 //! Publishing does not undo a transition: the row in Redis is the truth, so a publish that
-//! fails after its retries is logged (and still offered on core NATS) and the transition stands.
+//! fails after its retries is logged and the transition stands.
 
 use backon::{ExponentialBuilder, Retryable};
 use serde_json::{Value, json};
@@ -71,9 +71,9 @@ impl Worker {
             .with_max_delay(Duration::from_millis(500))
             .with_jitter()
             .with_max_times(3);
+        // Each attempt is also a plain publish, so live subscribers already have the event.
         if let Err(err) = publish.retry(retries).sleep(tokio::time::sleep).await {
             tracing::warn!(subject, event.id = event.id, error = %err, "an event could not be stored in the event stream");
-            self.publish_json(subject, &event).await;
         }
     }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use wagw_common::session::{SessionPatch, bounds, validate_label, validate_rates};
 use wagw_common::shard::ShardRef;
 use wagw_common::wire::{Command, CreateSessionV1, SessionCommandV1, UpdateSessionV1};
-use wagw_common::{DesiredState, GatewayId, Session, SessionId, SessionStatus};
+use wagw_common::{GatewayId, Session, SessionId, SessionStatus};
 
 use crate::auth::{Capability, Principal};
 use crate::error::ApiError;
@@ -48,27 +48,20 @@ impl CreateSessionBody {
         validate_rates(rate_per_min, rate_per_hour)?;
         let gateway_id = pick_gateway(state, self.gateway_id.as_deref())?;
         let now = wagw_common::time::now_ms();
-        Ok(Session {
-            id: SessionId::generate(),
-            organization_id: principal.organization_id.clone(),
+        let mut row = Session::new(
+            SessionId::generate(),
+            principal.organization_id.clone(),
             gateway_id,
-            label: self.label,
-            status: SessionStatus::Stopped,
-            status_reason: None,
-            desired_state: DesiredState::Stopped,
-            phone_number: None,
-            wa_jid: None,
-            wa_lid: None,
-            auto_read: self.auto_read.unwrap_or(false),
-            presence_typing: self.presence_typing.unwrap_or(true),
-            rate_per_min,
-            rate_per_hour,
-            is_admin_session: self.is_admin_session.unwrap_or(false),
-            created_by_user_id: principal.subject.clone(),
-            created_at: now,
-            updated_at: now,
-            last_connected_at: None,
-        })
+            self.label,
+            principal.subject.clone(),
+            now,
+        );
+        row.auto_read = self.auto_read.unwrap_or(row.auto_read);
+        row.presence_typing = self.presence_typing.unwrap_or(row.presence_typing);
+        row.rate_per_min = rate_per_min;
+        row.rate_per_hour = rate_per_hour;
+        row.is_admin_session = self.is_admin_session.unwrap_or(row.is_admin_session);
+        Ok(row)
     }
 }
 

@@ -47,8 +47,8 @@ pub static DELETE_CREDENTIALS: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
-/// KEYS: lease, QR (or pairing code). ARGV: token, its JSON, time to live (ms).
-pub static SET_QR: LazyLock<Script> = LazyLock::new(|| {
+/// KEYS: lease, the key (QR, pairing code). ARGV: token, the JSON value, time to live (ms).
+pub static SET_WITH_TTL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(fenced!(
         "redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])"
     ))

@@ -5,7 +5,7 @@ use super::test_redis::RedisProcess;
 use super::{Fence, Store, StoreError};
 use crate::driver::Credentials;
 use wagw_common::keys::Keys;
-use wagw_common::{DesiredState, GatewayId, OrganizationId, Session, SessionId, SessionStatus};
+use wagw_common::{GatewayId, OrganizationId, Session, SessionId};
 
 const SHARD: u32 = 5;
 
@@ -93,27 +93,14 @@ impl Fixture {
 }
 
 fn row() -> Session {
-    Session {
-        id: SessionId::generate(),
-        organization_id: OrganizationId::parse("org_1").expect("valid"),
-        gateway_id: GatewayId::parse("gw-t").expect("valid"),
-        label: "Support".into(),
-        status: SessionStatus::Stopped,
-        status_reason: None,
-        desired_state: DesiredState::Stopped,
-        phone_number: None,
-        wa_jid: None,
-        wa_lid: None,
-        auto_read: false,
-        presence_typing: true,
-        rate_per_min: 20,
-        rate_per_hour: 600,
-        is_admin_session: false,
-        created_by_user_id: "user_1".into(),
-        created_at: 1,
-        updated_at: 1,
-        last_connected_at: None,
-    }
+    Session::new(
+        SessionId::generate(),
+        OrganizationId::parse("org_1").expect("valid"),
+        GatewayId::parse("gw-t").expect("valid"),
+        "Support".into(),
+        "user_1".into(),
+        1,
+    )
 }
 
 #[tokio::test]

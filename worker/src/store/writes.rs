@@ -3,7 +3,7 @@
 //! A refusal of the fence comes back as [`StoreError::Fenced`].
 
 use super::scripts::{
-    CLEAR_QR, DELETE_CREDENTIALS, DELETE_SESSION, SAVE_CREDENTIALS, SET_QR, WRITE_ROW,
+    CLEAR_QR, DELETE_CREDENTIALS, DELETE_SESSION, SAVE_CREDENTIALS, SET_WITH_TTL, WRITE_ROW,
 };
 use super::{Fence, Store, StoreError};
 use crate::driver::Credentials;
@@ -142,7 +142,7 @@ impl Store {
             source,
         })?;
         let lease = self.keys.lease(&self.shard_ref(fence.shard));
-        let mut invocation = SET_QR.key(lease);
+        let mut invocation = SET_WITH_TTL.key(lease);
         invocation.key(key).arg(&fence.token).arg(json).arg(ttl_ms);
         self.run_fenced(fence, &mut invocation).await
     }

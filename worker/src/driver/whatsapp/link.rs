@@ -11,7 +11,6 @@ use whatsapp_rust::types::events::{Event, EventHandler};
 use whatsapp_rust::{Client, Jid};
 
 use super::mapping::{LinkMode, identity_of, map_event};
-use super::store::RedisBackend;
 pub use super::supervisor::Watch;
 use super::supervisor::{self, LinkControl, RunningClient, Sources, WATCH_INTERVAL};
 use crate::driver::{Connection, DriverError, DriverEvent, EVENT_BUFFER, Link, Presence};
@@ -83,14 +82,12 @@ impl EventHandler for ForwardHandler {
 /// The controls of a live client.
 pub struct WaConnection {
     client: Arc<Client>,
-    backend: Arc<RedisBackend>,
     control: LinkControl,
 }
 
 impl std::fmt::Debug for WaConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WaConnection")
-            .field("backend", &self.backend)
             .field("closed", &self.control.closed.is_cancelled())
             .finish_non_exhaustive()
     }
@@ -127,16 +124,14 @@ impl Connection for WaConnection {
         }
     }
 
+    /// Unlinks the device on the phone and closes the link. The stored keys are purged by the
+    /// worker, in the same fenced script that deletes the session's credentials.
     async fn logout(&self) -> Result<(), DriverError> {
         self.control.silenced.cancel();
         // Infallible in the library: the unlink IQ is best effort, the teardown always runs.
         self.client.logout().await;
         self.close().await;
-        self.backend
-            .purge()
-            .await
-            .map(|_| ())
-            .map_err(|err| DriverError::Transient(format!("purging the device keys: {err}")))
+        Ok(())
     }
 
     async fn send_text(&self, to_jid: &str, text: &str) -> Result<String, DriverError> {
@@ -167,7 +162,6 @@ impl Connection for WaConnection {
 /// A started client and what the supervisor needs to drive it.
 pub struct Started {
     pub handle: BotHandle,
-    pub backend: Arc<RedisBackend>,
     pub events: mpsc::UnboundedReceiver<DriverEvent>,
     /// Where the last transport failure is recorded.
     pub failures: Arc<std::sync::Mutex<Option<String>>>,
@@ -179,7 +173,6 @@ pub fn supervise(started: Started, watch: Watch) -> Link {
     let control = LinkControl::default();
     let connection = Arc::new(WaConnection {
         client: started.handle.client(),
-        backend: started.backend.clone(),
         control: control.clone(),
     });
     let client = LibraryClient {

@@ -110,7 +110,7 @@ impl WhatsappDriver {
         let failures = observed.failures();
         let (forwarder, events) = Forwarder::new(mode);
         let mut builder = Bot::builder()
-            .with_backend_arc(backend.clone())
+            .with_backend_arc(backend)
             .with_transport_factory(observed)
             .with_event_handler(ForwardHandler(forwarder.clone()))
             .skip_history_sync();
@@ -139,7 +139,6 @@ impl WhatsappDriver {
         }
         Ok(Started {
             handle,
-            backend,
             events,
             failures,
         })
@@ -232,17 +231,12 @@ impl Driver for WhatsappDriver {
             tokio::time::timeout(self.config.connect_timeout, client.pair_with_code(options)).await;
         let code = match requested {
             Ok(Ok(code)) => code,
-            Ok(Err(err)) => {
+            failed => {
                 link::shut_down(started.handle).await;
-                return Err(DriverError::Transient(format!(
-                    "WhatsApp refused a pairing code: {err}"
-                )));
-            }
-            Err(_) => {
-                link::shut_down(started.handle).await;
-                return Err(DriverError::Transient(
-                    "requesting a pairing code timed out".to_owned(),
-                ));
+                return Err(DriverError::Transient(match failed {
+                    Ok(Err(err)) => format!("WhatsApp refused a pairing code: {err}"),
+                    _ => "requesting a pairing code timed out".to_owned(),
+                }));
             }
         };
         let validity = self.config.pairing_code_validity;
@@ -257,7 +251,8 @@ impl Driver for WhatsappDriver {
         Ok((link, issued))
     }
 
-    /// Logs a stopped session in just long enough to unlink it, then purges its state.
+    /// Logs a stopped session in just long enough to unlink it (the worker then purges its
+    /// state with its credentials).
     async fn forget(
         &self,
         session: &DriverSession,
