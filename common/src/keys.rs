@@ -106,6 +106,24 @@ impl Keys {
         self.in_shard(shard, &format!("rate:{id}"))
     }
 
+    /// An `Idempotency-Key` of a session's sends: JSON `{messageId, fingerprint, state}`, kept
+    /// [`crate::messages::IDEMPOTENCY_TTL_SECS`]. The client's key is hashed (hex SHA-256), so
+    /// any bytes it sends make a safe key.
+    pub fn idempotency(&self, shard: &ShardRef, id: &SessionId, key_sha256_hex: &str) -> String {
+        self.in_shard(shard, &format!("idem:{id}:{key_sha256_hex}"))
+    }
+
+    /// An outgoing message's state as its worker records it (sending, sent with WhatsApp's id,
+    /// failed), written fenced so a redelivered job is never sent twice.
+    pub fn message(&self, shard: &ShardRef, id: &SessionId, message_id: &str) -> String {
+        self.in_shard(shard, &format!("msg:{id}:{message_id}"))
+    }
+
+    /// WhatsApp's id of a message we sent → our message id, to name receipts.
+    pub fn wa_message(&self, shard: &ShardRef, id: &SessionId, wa_message_id: &str) -> String {
+        self.in_shard(shard, &format!("wamsg:{id}:{wa_message_id}"))
+    }
+
     /// The shard's lease: `<workerId> <epoch>`, with a TTL.
     pub fn lease(&self, shard: &ShardRef) -> String {
         self.in_shard(shard, "lease")

@@ -11,6 +11,7 @@
 //! - [`error`]: the API's error codes and the JSON error body.
 //! - [`wire`]: versioned commands the edge sends and the replies workers give.
 //! - [`events`]: what workers publish on status and event subjects.
+//! - [`messages`]: outgoing messages: body rules, the send job, message status.
 //! - [`sim`]: control messages of the simulated phone.
 //! - [`subjects`]: the only place NATS subject strings are built.
 //! - [`keys`]: the only place Redis key strings are built.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod keys;
+pub mod messages;
 pub mod session;
 pub mod shard;
 pub mod sim;

@@ -131,6 +131,16 @@ impl Subjects {
         format!("{}.cmd.{gw}.{shard}.>", self.root)
     }
 
+    /// `<root>.cmd.<gw>.*.*.send`: every send of a gateway, what its send stream captures.
+    pub fn sends_all(&self, gw: &GatewayId) -> String {
+        format!("{}.cmd.{gw}.*.*.send", self.root)
+    }
+
+    /// `<root>.cmd.<gw>.<shard>.*.send`: the sends of one shard, its owner's consumer filter.
+    pub fn shard_sends(&self, gw: &GatewayId, shard: u32) -> String {
+        format!("{}.cmd.{gw}.{shard}.*.send", self.root)
+    }
+
     /// `<root>.status.<gw>.<session>`: every status change of a session.
     pub fn status(&self, gw: &GatewayId, session: &SessionId) -> String {
         format!("{}.status.{gw}.{session}", self.root)

@@ -16,6 +16,7 @@
 
 use crate::error::ErrorBody;
 use crate::ids::OrganizationId;
+pub use crate::messages::SendMessageV1;
 use crate::session::{Session, SessionPatch, SessionStatus};
 use crate::subjects::CommandOp;
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,10 @@ pub enum Command {
     QrV1(SessionCommandV1),
     #[serde(rename = "pairing_code.v1")]
     PairingCodeV1(PairingCodeV1),
+    /// Not a request-reply command: it is published into the gateway's send stream (JetStream
+    /// answers with its acknowledgement) and the owning worker consumes it from there.
+    #[serde(rename = "send_message.v1")]
+    SendMessageV1(SendMessageV1),
 }
 
 impl Command {
@@ -60,6 +65,7 @@ impl Command {
             Self::LogoutSessionV1(_) => CommandOp::Logout,
             Self::QrV1(_) => CommandOp::Qr,
             Self::PairingCodeV1(_) => CommandOp::PairingCode,
+            Self::SendMessageV1(_) => CommandOp::Send,
         }
     }
 
@@ -69,6 +75,7 @@ impl Command {
             Self::CreateSessionV1(cmd) => &cmd.session.organization_id,
             Self::UpdateSessionV1(cmd) => &cmd.organization_id,
             Self::PairingCodeV1(cmd) => &cmd.organization_id,
+            Self::SendMessageV1(cmd) => &cmd.organization_id,
             Self::DeleteSessionV1(cmd)
             | Self::StartSessionV1(cmd)
             | Self::StopSessionV1(cmd)

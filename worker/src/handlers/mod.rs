@@ -163,6 +163,11 @@ impl Worker {
             Command::CreateSessionV1(_) => {
                 Err(ErrorBody::new(ErrorCode::Internal, "create dispatched on a row").into())
             }
+            Command::SendMessageV1(_) => Err(ErrorBody::new(
+                ErrorCode::InvalidArgument,
+                "sends travel through the gateway's send stream, not as requests",
+            )
+            .into()),
         }
     }
 
