@@ -158,6 +158,25 @@ pub struct Config {
     #[arg(long, env = "WAGW_EVENTS_MAX_AGE_HOURS", value_name = "WAGW_EVENTS_MAX_AGE_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u64).range(1..=87_600))]
     pub events_max_age_hours: u64,
 
+    /// Prefix of the per-gateway send stream (`<prefix>_<gatewayId>`); the same on the edge.
+    #[arg(long, env = "WAGW_SEND_STREAM_PREFIX", value_name = "WAGW_SEND_STREAM_PREFIX", default_value = wagw_common::messages::DEFAULT_SEND_STREAM_PREFIX, value_parser = parse_stream_prefix)]
+    pub send_stream_prefix: String,
+
+    /// How long a send job may go unacknowledged before JetStream hands it out again (s); a
+    /// worker working on a job keeps extending it, so this is the delay after a crash.
+    #[arg(long, env = "WAGW_SEND_ACK_WAIT_SECS", value_name = "WAGW_SEND_ACK_WAIT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub send_ack_wait_secs: u64,
+
+    /// How long a send waits for a reconnecting (`starting`) session to be `working` again
+    /// before it fails (s).
+    #[arg(long, env = "WAGW_SEND_WAIT_SECS", value_name = "WAGW_SEND_WAIT_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub send_wait_secs: u64,
+
+    /// Longest "typing…" shown before a send of a `presenceTyping` session (ms); WhatsApp
+    /// clears typing after about 25 s, so it stays well below that.
+    #[arg(long, env = "WAGW_TYPING_MAX_MS", value_name = "WAGW_TYPING_MAX_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=20_000))]
+    pub typing_max_ms: u64,
+
     /// Root of every NATS subject, so deployments and tests can share one NATS.
     #[arg(long, env = "WAGW_SUBJECT_ROOT", value_name = "WAGW_SUBJECT_ROOT", default_value = "wagw", value_parser = parse_subject_root)]
     pub subject_root: String,
@@ -178,6 +197,11 @@ impl Config {
 
     pub fn heartbeat(&self) -> Duration {
         Duration::from_millis(self.heartbeat_ms)
+    }
+
+    /// The gateway's send stream, e.g. `WAGW_SEND_gw-sg-1`.
+    pub fn send_stream(&self) -> String {
+        wagw_common::messages::send_stream_name(&self.send_stream_prefix, &self.gateway_id)
     }
 
     /// The subject builder; the root was validated when parsed.
@@ -211,6 +235,16 @@ fn parse_subject_root(text: &str) -> Result<String, String> {
     Subjects::new(text)
         .map(|_| text.to_owned())
         .map_err(|e| e.to_string())
+}
+
+/// JetStream stream names allow no `.`, `*`, `>`, whitespace or path separators; keep to a
+/// safe alphabet, since the gateway id is appended after `_`.
+fn parse_stream_prefix(text: &str) -> Result<String, String> {
+    let ok = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    if text.is_empty() || text.len() > 64 || !text.bytes().all(ok) {
+        return Err("1-64 characters of A-Z, a-z, 0-9, '_' and '-'".to_owned());
+    }
+    Ok(text.to_owned())
 }
 
 fn parse_key_prefix(text: &str) -> Result<String, String> {
@@ -280,6 +314,15 @@ mod tests {
             (config.subject_root.as_str(), config.key_prefix.as_str()),
             ("wagw", "wagw")
         );
+        assert_eq!(config.send_stream(), "WAGW_SEND_gw-local-1");
+        assert_eq!(
+            (
+                config.send_ack_wait_secs,
+                config.send_wait_secs,
+                config.typing_max_ms
+            ),
+            (30, 120, 5000)
+        );
     }
 
     #[test]
@@ -294,6 +337,15 @@ mod tests {
             (&["--key-prefix", "{x}"][..], "WAGW_KEY_PREFIX"),
             (&["--worker-id", "a b"][..], "WAGW_WORKER_ID"),
             (&["--log-format", "xml"][..], "WAGW_LOG_FORMAT"),
+            (
+                &["--send-stream-prefix", "A.B"][..],
+                "WAGW_SEND_STREAM_PREFIX",
+            ),
+            (
+                &["--send-ack-wait-secs", "0"][..],
+                "WAGW_SEND_ACK_WAIT_SECS",
+            ),
+            (&["--typing-max-ms", "25000"][..], "WAGW_TYPING_MAX_MS"),
             (
                 &["--reconnect-concurrency", "0"][..],
                 "WAGW_RECONNECT_CONCURRENCY",

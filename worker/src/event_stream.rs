@@ -24,21 +24,23 @@ pub fn stream_config(name: &str, subjects: String, max_age: Duration) -> stream:
     }
 }
 
-/// Creates the stream if it does not exist (an existing one is left as it is).
+/// Creates a stream if it does not exist (an existing one is left as it is); used for the event
+/// stream and the send stream.
 ///
 /// # Errors
 /// JetStream unavailable (not enabled on the server), or a stream of that name capturing
 /// other subjects.
 pub async fn ensure_stream(js: &jetstream::Context, config: stream::Config) -> Result<(), String> {
     let wanted = config.subjects.clone();
+    let name = config.name.clone();
     let created = tokio::time::timeout(JETSTREAM_TIMEOUT, js.get_or_create_stream(config))
         .await
-        .map_err(|_| "creating the event stream timed out".to_owned())?;
-    let mut stream = created.map_err(|err| format!("creating the event stream: {err}"))?;
-    let info = stream
-        .info()
+        .map_err(|_| format!("creating the stream {name} timed out"))?;
+    let mut stream = created.map_err(|err| format!("creating the stream {name}: {err}"))?;
+    let info = tokio::time::timeout(JETSTREAM_TIMEOUT, stream.info())
         .await
-        .map_err(|err| format!("reading the event stream: {err}"))?;
+        .map_err(|_| format!("reading the stream {name} timed out"))?
+        .map_err(|err| format!("reading the stream {name}: {err}"))?;
     if !wanted.iter().all(|s| info.config.subjects.contains(s)) {
         return Err(format!(
             "the stream {} exists but captures {:?}, not {wanted:?}",

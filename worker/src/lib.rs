@@ -12,6 +12,7 @@
 //! - [`worker`]: [`Worker`], the core every part hangs off.
 //! - [`fleet`]: shard leases, per-shard command listeners, membership heartbeat.
 //! - [`handlers`]: dispatch and one file per command.
+//! - [`send`]: the send pipeline, each held shard's consumer of the gateway's send stream.
 //! - [`sessions`]: per-session locks, links and their event pumps, reconnects, reconciliation.
 //! - [`store`]: Redis reads and the fenced scripts; [`status`]: publishing.
 //! - [`sim_control`]: controls of the simulated phone; [`driver`]: the driver interface.
@@ -26,6 +27,7 @@ pub mod event_stream;
 pub mod fleet;
 pub mod handlers;
 pub mod runner;
+pub mod send;
 pub mod sessions;
 pub mod sim_control;
 pub mod status;

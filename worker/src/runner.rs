@@ -169,6 +169,7 @@ impl Worker {
             self.tasks.spawn(self.clone().sim_listener(subscriber));
         }
         self.prepare_event_stream().await;
+        self.prepare_send_stream().await;
         let notices = self
             .nats
             .subscribe(self.subjects.fleet_changed(&self.gateway))

@@ -46,15 +46,24 @@ impl Worker {
     /// Publishes an event of `event_type` about the session, into the event stream.
     pub async fn publish_event(&self, row: &Session, event_type: &str, data: Value) {
         let event = Event::new(event_type, row, data);
-        let subject = self.subjects.event(&self.gateway, &row.id, event_type);
+        self.publish_prepared_event(&event).await;
+    }
+
+    /// Publishes a built event (e.g. one whose id was recorded beforehand, so a repeat is the
+    /// same event); false when the event stream did not confirm it after the retries.
+    pub async fn publish_prepared_event(&self, event: &Event) -> bool {
+        let subject = self
+            .subjects
+            .event(&self.gateway, &event.session_id, &event.event_type);
         if !self.events_durable.load(Ordering::Acquire) {
-            return self.publish_json(subject, &event).await;
+            self.publish_json(subject, event).await;
+            return true;
         }
-        let payload = match serde_json::to_vec(&event) {
+        let payload = match serde_json::to_vec(event) {
             Ok(payload) => bytes::Bytes::from(payload),
             Err(err) => {
                 tracing::error!(subject, error = %err, "could not serialize an event");
-                return;
+                return false;
             }
         };
         let mut headers = async_nats::HeaderMap::new();
@@ -74,7 +83,9 @@ impl Worker {
         // Each attempt is also a plain publish, so live subscribers already have the event.
         if let Err(err) = publish.retry(retries).sleep(tokio::time::sleep).await {
             tracing::warn!(subject, event.id = event.id, error = %err, "an event could not be stored in the event stream");
+            return false;
         }
+        true
     }
 
     async fn publish_json<T: serde::Serialize>(&self, subject: String, value: &T) {

@@ -2,7 +2,8 @@
 //! session runtime, plus the fenced write helpers every handler and event goes through.
 //!
 //! The behaviour is spread over `impl Worker` blocks by domain: `handlers/` (commands),
-//! `sessions/` (links and reconnects), `fleet/` (leases, membership), `status.rs`, `sim_control.rs`.
+//! `sessions/` (links and reconnects), `fleet/` (leases, membership), `send/` (the send pipeline),
+//! `status.rs`, `sim_control.rs`.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -46,6 +47,8 @@ pub struct Inner {
     pub jetstream: async_nats::jetstream::Context,
     /// Whether the event stream exists (checked at start); events go to core NATS only if not.
     pub events_durable: std::sync::atomic::AtomicBool,
+    /// Whether the send stream exists (checked at start); without it no shard consumes sends.
+    pub sends_enabled: std::sync::atomic::AtomicBool,
     pub store: Store,
     pub driver: Arc<dyn Driver>,
     /// The same driver when it is the sim, for its shutdown.
@@ -92,6 +95,7 @@ impl Worker {
             config,
             jetstream: jetstream_context(&nats),
             events_durable: std::sync::atomic::AtomicBool::new(false),
+            sends_enabled: std::sync::atomic::AtomicBool::new(false),
             nats,
             store,
             driver,

@@ -160,8 +160,14 @@ pub trait Connection: Send + Sync + fmt::Debug {
     async fn close(&self);
     /// Unlinks the device on WhatsApp's side and closes the link; credentials become void.
     async fn logout(&self) -> Result<(), DriverError>;
-    /// Sends a text; returns WhatsApp's message id.
-    async fn send_text(&self, to_jid: &str, text: &str) -> Result<String, DriverError>;
+    /// Sends a text as WhatsApp message `wa_message_id` (chosen by the worker, so a resend after
+    /// a crash carries the same id and WhatsApp keeps one); returns the id WhatsApp took.
+    async fn send_text(
+        &self,
+        to_jid: &str,
+        text: &str,
+        wa_message_id: &str,
+    ) -> Result<String, DriverError>;
     /// Shows or clears "typing…" in a chat.
     async fn send_presence(&self, to_jid: &str, presence: Presence) -> Result<(), DriverError>;
     /// Marks messages of a chat as read.

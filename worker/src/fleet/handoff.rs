@@ -1,7 +1,7 @@
 //! Taking up, handing over and losing shards.
 //!
-//! - Acquired: subscribe its commands, then reconcile its sessions (a takeover when the shard
-//!   had an owner before, i.e. its epoch is above 1).
+//! - Acquired: subscribe its commands and consume its send jobs, then reconcile its sessions (a
+//!   takeover when the shard had an owner before, i.e. its epoch is above 1).
 //! - Released gracefully (rebalancing, shutdown): stop its listener and let it answer what it
 //!   took, close its links (their `closed` journal records flushed to NATS), then delete the
 //!   lease so the new owner takes it at once.
@@ -51,7 +51,7 @@ impl Worker {
                 }
                 tracing::info!(shard, epoch, takeover, "acquired shard");
                 self.tasks
-                    .spawn(self.clone().serve_shard(shard, subscriber, stop, done));
+                    .spawn(self.clone().serve_held_shard(shard, subscriber, stop, done));
                 self.tasks.spawn(self.clone().reconcile_shard(shard));
             }
             Ok(Err(err)) => self.give_back(shard, &err.to_string()).await,

@@ -1,4 +1,5 @@
-//! The command listener of one held shard: each message on `<root>.cmd.<gw>.<shard>.>` is
+//! The command listener of one held shard (run beside its send consumer, see [`crate::send`]):
+//! each message on `<root>.cmd.<gw>.<shard>.>` is
 //! handled in its own tracked task (bounded by the in-flight semaphore) and answered on its
 //! reply subject. When told to stop it unsubscribes, answers what it had already received,
 //! waits for its handlers, and only then says it is done, so a graceful release never leaves
@@ -8,6 +9,7 @@ use futures::StreamExt;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use wagw_common::subjects::CommandOp;
 use wagw_common::wire::{REQUEST_ID_HEADER, Reply};
 
 use crate::Worker;
@@ -22,16 +24,31 @@ const LATE_MESSAGE_WAIT: Duration = Duration::from_millis(100);
 const HANDLER_DEADLINE: Duration = Duration::from_secs(2);
 
 impl Worker {
-    /// Serves a shard's commands until `stop` (shard lost or released) or the worker stops;
-    /// cancels `done` once unsubscribed and its handlers finished.
-    pub async fn serve_shard(
+    /// Serves a held shard until `stop` (shard lost or released) or the worker stops: its
+    /// command listener and its send consumer. Cancels `done` once both have ended, so a
+    /// graceful release waits for the commands it took and the send in progress.
+    pub async fn serve_held_shard(
         self,
         shard: u32,
-        mut subscriber: async_nats::Subscriber,
+        subscriber: async_nats::Subscriber,
         stop: CancellationToken,
         done: CancellationToken,
     ) {
         let _done = done.drop_guard();
+        tokio::join!(
+            self.clone().serve_shard(shard, subscriber, stop.clone()),
+            self.consume_sends(shard, stop),
+        );
+    }
+
+    /// Serves a shard's commands until `stop` or the worker stops; returns once unsubscribed
+    /// and its handlers finished.
+    async fn serve_shard(
+        self,
+        shard: u32,
+        mut subscriber: async_nats::Subscriber,
+        stop: CancellationToken,
+    ) {
         let shard_handlers = TaskTracker::new();
         loop {
             let message = tokio::select! {
@@ -65,8 +82,15 @@ impl Worker {
         tracing::debug!(shard, "command listener stopped");
     }
 
-    /// Answers one command in a task tracked both per shard and per worker.
+    /// Answers one command in a task tracked both per shard and per worker. Send jobs are
+    /// skipped: this subscription sees them because they travel on the shard's command
+    /// subjects, but they are consumed from the send stream, and JetStream's PubAck is the
+    /// publisher's answer (a reply here would race it).
     async fn spawn_answer(&self, shard_handlers: &TaskTracker, message: async_nats::Message) {
+        let op = self.subjects.parse_command(message.subject.as_str());
+        if op.is_some_and(|parsed| parsed.op == CommandOp::Send) {
+            return;
+        }
         let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
             return;
         };

@@ -163,6 +163,8 @@ impl Worker {
             Command::CreateSessionV1(_) => {
                 Err(ErrorBody::new(ErrorCode::Internal, "create dispatched on a row").into())
             }
+            // The shard listener never passes a send here (it skips `.send` subjects; the send
+            // consumer handles them); a direct caller gets a refusal, not a send.
             Command::SendMessageV1(_) => Err(ErrorBody::new(
                 ErrorCode::InvalidArgument,
                 "sends travel through the gateway's send stream, not as requests",

@@ -91,12 +91,7 @@ impl Worker {
                 Ok(())
             }
             DriverEvent::Receipt { message_id, kind } => {
-                let event_type = match kind {
-                    ReceiptKind::Delivered => types::MESSAGE_DELIVERED,
-                    ReceiptKind::Read => types::MESSAGE_READ,
-                };
-                self.publish_event(row, event_type, json!({ "messageId": message_id }))
-                    .await;
+                self.on_receipt(row, message_id, kind).await;
                 Ok(())
             }
         }
@@ -178,7 +173,7 @@ impl Worker {
         } else {
             format!("{from}@s.whatsapp.net")
         };
-        let data = json!({ "id": message_id, "from": from, "text": text, "at": at });
+        let data = json!({ "waMessageId": message_id, "from": from, "text": text, "at": at });
         self.publish_event(row, types::MESSAGE_RECEIVED, data).await;
         if !row.auto_read {
             return;
@@ -189,7 +184,7 @@ impl Worker {
         let ids = [message_id.clone()];
         match tokio::time::timeout(DRIVER_CALL_TIMEOUT, connection.mark_read(&chat, &ids)).await {
             Ok(Ok(())) => {
-                let data = json!({ "messageId": message_id, "chat": chat });
+                let data = json!({ "waMessageId": message_id, "chat": chat, "direction": "in" });
                 self.publish_event(row, types::MESSAGE_READ, data).await;
             }
             Ok(Err(err)) => {
@@ -197,6 +192,31 @@ impl Worker {
             }
             Err(_) => tracing::warn!(session.id = %row.id, "marking a message read timed out"),
         }
+    }
+}
+
+impl Worker {
+    /// A receipt for a message this session sent: `message.delivered` / `message.read` naming
+    /// our message id (null for a message not sent through us, e.g. from the phone).
+    async fn on_receipt(&self, row: &Session, wa_message_id: String, kind: ReceiptKind) {
+        let event_type = match kind {
+            ReceiptKind::Delivered => types::MESSAGE_DELIVERED,
+            ReceiptKind::Read => types::MESSAGE_READ,
+        };
+        let shard = self.shard_of(&row.id);
+        let ours = match self
+            .store
+            .message_id_of(shard, &row.id, &wa_message_id)
+            .await
+        {
+            Ok(ours) => ours,
+            Err(err) => {
+                tracing::warn!(session.id = %row.id, error = %err, "could not look up the message of a receipt");
+                None
+            }
+        };
+        let data = json!({"messageId": ours, "waMessageId": wa_message_id, "direction": "out"});
+        self.publish_event(row, event_type, data).await;
     }
 }
 

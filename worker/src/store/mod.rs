@@ -3,6 +3,7 @@
 
 pub mod lease;
 pub mod members;
+pub mod messages;
 pub mod pairing;
 mod scripts;
 #[cfg(test)]

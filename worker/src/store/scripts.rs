@@ -58,6 +58,15 @@ pub static SET_WITH_TTL: LazyLock<Script> = LazyLock::new(|| {
 pub static CLEAR_QR: LazyLock<Script> =
     LazyLock::new(|| Script::new(fenced!("redis.call('DEL', KEYS[2], KEYS[3])")));
 
+/// KEYS: lease, message record, then WhatsApp id → message id. ARGV: token, record JSON, time to
+/// live (ms), then the message id (with the third key).
+pub static WRITE_MESSAGE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(fenced!(
+        "redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+         if KEYS[3] then redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[3]) end"
+    ))
+});
+
 /// KEYS: lease, epoch. ARGV: worker id, lease time (ms). Returns the new epoch, or nil when
 /// the lease is held (by anyone).
 pub const ACQUIRE_LEASE: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then return false end

@@ -5,7 +5,7 @@
 //! handle call ever waits on a task that may itself be waiting for the worker.
 
 use crate::driver::sim::control::Control;
-use crate::driver::sim::device::{Device, message_id};
+use crate::driver::sim::device::Device;
 use crate::driver::sim::inner::Inner;
 use crate::driver::sim::journal::SimRecordKind;
 use crate::driver::{Connection, DriverError, DriverSession, Presence};
@@ -164,12 +164,20 @@ impl Connection for SimConnection {
         Ok(())
     }
 
-    async fn send_text(&self, to_jid: &str, text: &str) -> Result<String, DriverError> {
+    async fn send_text(
+        &self,
+        to_jid: &str,
+        text: &str,
+        wa_message_id: &str,
+    ) -> Result<String, DriverError> {
         self.ensure_connected()?;
         if to_jid.is_empty() {
             return Err(DriverError::Invalid("the recipient is empty".to_owned()));
         }
-        let id = message_id();
+        if wa_message_id.is_empty() {
+            return Err(DriverError::Invalid("the message id is empty".to_owned()));
+        }
+        let id = wa_message_id.to_owned();
         // A link that ended meanwhile just drops the receipt.
         let _ = self.shared.ops.send(Op::Receipt {
             message_id: id.clone(),

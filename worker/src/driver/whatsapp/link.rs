@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use whatsapp_rust::bot::BotHandle;
+use whatsapp_rust::send::SendOptions;
 use whatsapp_rust::types::events::{Event, EventHandler};
 use whatsapp_rust::{Client, Jid};
 
@@ -134,9 +135,21 @@ impl Connection for WaConnection {
         Ok(())
     }
 
-    async fn send_text(&self, to_jid: &str, text: &str) -> Result<String, DriverError> {
+    async fn send_text(
+        &self,
+        to_jid: &str,
+        text: &str,
+        wa_message_id: &str,
+    ) -> Result<String, DriverError> {
+        use whatsapp_rust::wacore::proto_helpers::MessageBuilderExt;
         let to = parse_jid(to_jid)?;
-        let sent = self.live()?.send_text(to, text).await;
+        let message = whatsapp_rust::waproto::whatsapp::Message::text(text);
+        // The library documents this option for "resending a failed message with the same ID
+        // or idempotency": a resend after a crash is the same message to WhatsApp.
+        let options = SendOptions::default().with_message_id(wa_message_id);
+        let sent = (self.live()?)
+            .send_message_with_options(to, message, options)
+            .await;
         sent.map(|result| result.message_id)
             .map_err(|err| DriverError::Transient(err.to_string()))
     }

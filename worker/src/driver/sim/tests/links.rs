@@ -45,7 +45,7 @@ async fn logout_ends_the_link_silently_and_voids_the_credentials() {
     assert_eq!(link.connection.logout().await, Err(DriverError::Closed));
     assert_eq!(
         link.connection
-            .send_text("6281111111111@s.whatsapp.net", "hi")
+            .send_text("6281111111111@s.whatsapp.net", "hi", "3EB0AA")
             .await,
         Err(DriverError::Closed)
     );
@@ -120,7 +120,7 @@ async fn close_is_silent_idempotent_and_refuses_later_calls() {
     let (mut link, _, _) = pair_by_qr(&driver, &session, "6281234567890").await;
     // The delivery receipt due 50 ms later never comes.
     link.connection
-        .send_text("6281111111111@s.whatsapp.net", "hi")
+        .send_text("6281111111111@s.whatsapp.net", "hi", "3EB0AA")
         .await
         .expect("sent");
     link.connection.close().await;
@@ -128,7 +128,7 @@ async fn close_is_silent_idempotent_and_refuses_later_calls() {
     ends(&mut link).await;
     let to = "6281111111111@s.whatsapp.net";
     assert_eq!(
-        link.connection.send_text(to, "x").await,
+        link.connection.send_text(to, "x", "3EB0AA").await,
         Err(DriverError::Closed)
     );
     assert_eq!(
@@ -172,15 +172,16 @@ async fn sending_returns_whatsapp_ids_receipts_follow_and_the_journal_records_it
     let link = driver.start_qr_pairing(&session).await.expect("starts");
     let early = link
         .connection
-        .send_text("6281111111111@s.whatsapp.net", "hi")
+        .send_text("6281111111111@s.whatsapp.net", "hi", "3EB0AA")
         .await;
     assert!(matches!(early, Err(DriverError::Transient(_))), "{early:?}");
     link.connection.close().await;
 
     let (mut link, _, _) = pair_by_qr(&driver, &session, "6281234567890").await;
     let to = "6281111111111@s.whatsapp.net";
-    let id = link.connection.send_text(to, "hello").await.expect("sent");
-    assert!(id.starts_with("3EB0") && id.len() == 20, "{id}");
+    let chosen = "3EB0C0FFEE0123456789ABCD";
+    let id = (link.connection.send_text(to, "hello", chosen).await).expect("sent");
+    assert_eq!(id, chosen, "the sim sends under the id it is given");
     let receipt = DriverEvent::Receipt {
         message_id: id.clone(),
         kind: ReceiptKind::Delivered,
@@ -236,7 +237,7 @@ async fn dropping_the_event_stream_ends_the_link_task() {
     no_tasks_left(&driver).await;
     assert_eq!(
         link.connection
-            .send_text("6281111111111@s.whatsapp.net", "x")
+            .send_text("6281111111111@s.whatsapp.net", "x", "3EB0AA")
             .await,
         Err(DriverError::Closed)
     );
