@@ -22,7 +22,7 @@ impl Connection for InertConnection {
     async fn logout(&self) -> Result<(), DriverError> {
         Ok(())
     }
-    async fn send_text(&self, _: &str, _: &str) -> Result<String, DriverError> {
+    async fn send_text(&self, _: &str, _: &str, _: &str) -> Result<String, DriverError> {
         Err(DriverError::Closed)
     }
     async fn send_presence(&self, _: &str, _: Presence) -> Result<(), DriverError> {

@@ -16,6 +16,7 @@
 //!   `fleet_sessions.rs`.
 //! - [`store`]: peeking at Redis through the shared key layout.
 //! - [`assertions`]: the error envelope, ULIDs, timestamps, key and code formats.
+//! - [`sends`]: send jobs published as the edge does, and taps on what workers did with them.
 //! - [`worker_stack`]: [`WorkerStack`], in-process workers with no edge, driven over NATS
 //!   (commands and sim controls in [`worker_bus`]) and checked in Redis.
 //!
@@ -35,6 +36,7 @@ pub mod options;
 mod probe;
 pub mod procs;
 pub mod proxy;
+pub mod sends;
 pub mod simlog;
 pub mod store;
 pub mod tokens;
