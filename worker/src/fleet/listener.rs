@@ -1,9 +1,9 @@
-//! The command listener of one held shard (run beside its send consumer, see [`crate::send`]):
-//! each message on `<root>.cmd.<gw>.<shard>.>` is
-//! handled in its own tracked task (bounded by the in-flight semaphore) and answered on its
-//! reply subject. When told to stop it unsubscribes, answers what it had already received,
-//! waits for its handlers, and only then says it is done, so a graceful release never leaves
-//! a command unanswered.
+//! The command listener of one held shard, run beside its send consumer ([`crate::send`]):
+//! each message on `<root>.cmd.<gw>.<shard>.>` is handled in its own tracked task (bounded by
+//! the in-flight semaphore) and answered on its reply subject; send jobs seen there are left to
+//! the consumer. When told to stop it unsubscribes, answers what it had already received, waits
+//! for its handlers, and only then says it is done, so a graceful release never leaves a
+//! command unanswered.
 
 use futures::StreamExt;
 use std::time::Duration;

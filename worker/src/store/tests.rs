@@ -172,3 +172,52 @@ async fn a_stale_fence_deletes_nothing_and_is_refused() {
     let ids = f.store.shard_session_ids(SHARD).await.expect("ids");
     assert_eq!(ids, vec![session.id]);
 }
+
+#[tokio::test]
+async fn message_records_are_fenced_expire_and_map_whatsapp_ids_back() {
+    use super::messages::{MESSAGE_RECORD_TTL, MessageRecord, SendState};
+    let fixture = Fixture::start().await;
+    let (store, id) = (&fixture.store, SessionId::generate());
+    let record = MessageRecord {
+        state: SendState::Sending,
+        wa_message_id: "3EB0AB".into(),
+        event_id: None,
+        reason: None,
+        at: 1,
+    };
+    store
+        .write_message(&fixture.fence, &id, "m1", &record, true)
+        .await
+        .expect("written");
+    let loaded = store.load_message(SHARD, &id, "m1").await.expect("read");
+    assert_eq!(loaded, Some(record.clone()));
+    let ours = store
+        .message_id_of(SHARD, &id, "3EB0AB")
+        .await
+        .expect("read");
+    assert_eq!(ours.as_deref(), Some("m1"));
+    let key = store.keys.message(&store.shard_ref(SHARD), &id, "m1");
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut store.conn())
+        .await
+        .expect("pttl");
+    let ttl_ms = i64::try_from(MESSAGE_RECORD_TTL.as_millis()).expect("fits");
+    assert!(ttl > ttl_ms - 60_000 && ttl <= ttl_ms, "{ttl}");
+
+    let stale = Fence {
+        shard: SHARD,
+        token: "worker-b 99".into(),
+    };
+    let sent = MessageRecord {
+        state: SendState::Sent,
+        ..record.clone()
+    };
+    let refused = store.write_message(&stale, &id, "m1", &sent, false).await;
+    assert!(
+        matches!(refused, Err(StoreError::Fenced(SHARD))),
+        "{refused:?}"
+    );
+    let kept = store.load_message(SHARD, &id, "m1").await.expect("read");
+    assert_eq!(kept.map(|r| r.state), Some(SendState::Sending));
+}
