@@ -3,11 +3,17 @@
 //! reply subject. When told to stop it unsubscribes, answers what it had already received,
 //! waits for its handlers, and only then says it is done, so a graceful release never leaves
 //! a command unanswered.
+//!
+//! Send jobs (`…<session>.send`) match the shard's subscription too, but they are JetStream
+//! publishes into the gateway's send stream: the stream acknowledges them and the owner
+//! consumes them from it. The listener ignores them, because a reply from it would race the
+//! stream's acknowledgement to the publishing edge.
 
 use futures::StreamExt;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use wagw_common::subjects::CommandOp;
 use wagw_common::wire::{REQUEST_ID_HEADER, Reply};
 
 use crate::Worker;
@@ -65,8 +71,13 @@ impl Worker {
         tracing::debug!(shard, "command listener stopped");
     }
 
-    /// Answers one command in a task tracked both per shard and per worker.
+    /// Answers one command in a task tracked both per shard and per worker; send jobs are
+    /// left to the send stream (see the module doc).
     async fn spawn_answer(&self, shard_handlers: &TaskTracker, message: async_nats::Message) {
+        let parsed = self.subjects.parse_command(message.subject.as_str());
+        if parsed.is_some_and(|command| command.op == CommandOp::Send) {
+            return;
+        }
         let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
             return;
         };
