@@ -73,6 +73,22 @@ pub struct Config {
           default_value = wagw_common::events::DEFAULT_EVENTS_STREAM)]
     pub events_stream: String,
 
+    /// Prefix of the per-gateway send streams (`<prefix>_<gatewayId>`); the workers use the same.
+    #[arg(long, global = true, env = "WAGW_SEND_STREAM_PREFIX",
+          default_value = wagw_common::messages::DEFAULT_SEND_STREAM_PREFIX,
+          value_parser = parse_stream_prefix)]
+    pub send_stream_prefix: String,
+
+    /// `on`: every send is checked against the session's `ratePerMin` / `ratePerHour`; `off`
+    /// skips the check (benchmarks, deployments that limit upstream).
+    #[arg(
+        long,
+        global = true,
+        env = "WAGW_SEND_RATE_LIMITS",
+        default_value = "on"
+    )]
+    pub send_rate_limits: Switch,
+
     /// How long the edge waits for a worker's ack, retrying "no responders" inside it.
     #[arg(long, global = true, env = "WAGW_COMMAND_TIMEOUT_MS", default_value_t = 5000,
           value_parser = clap::value_parser!(u64).range(50..=600_000))]
@@ -137,6 +153,19 @@ impl Config {
     }
 }
 
+/// An on/off setting.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    pub fn is_on(self) -> bool {
+        self == Self::On
+    }
+}
+
 /// URLs may carry credentials (`redis://:password@host`): keep them out of `Debug` output.
 fn parse_secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::from(text))
@@ -146,6 +175,16 @@ fn parse_subject_root(text: &str) -> Result<String, String> {
     Subjects::new(text)
         .map(|_| text.to_owned())
         .map_err(|err| err.to_string())
+}
+
+/// A JetStream stream name must not hold `.`, `*`, `>`, whitespace or path separators; the
+/// gateway id appended to it is already safe.
+fn parse_stream_prefix(text: &str) -> Result<String, String> {
+    let ok = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    if text.is_empty() || text.len() > 64 || !text.bytes().all(ok) {
+        return Err("1-64 characters of A-Z, a-z, 0-9, '_' and '-'".to_owned());
+    }
+    Ok(text.to_owned())
 }
 
 fn parse_key_prefix(text: &str) -> Result<String, String> {
@@ -169,6 +208,17 @@ mod tests {
         assert_eq!(config.command_timeout_ms, 5000);
         assert_eq!(config.jwks_url, None);
         assert_eq!(config.subject_root, "wagw");
+        assert_eq!(config.send_stream_prefix, "WAGW_SEND");
+        assert!(config.send_rate_limits.is_on());
+    }
+
+    #[test]
+    fn send_settings_are_validated() {
+        let off = Config::try_parse_from(["wagw-api", "--send-rate-limits", "off"]).expect("off");
+        assert!(!off.send_rate_limits.is_on());
+        assert!(Config::try_parse_from(["wagw-api", "--send-rate-limits", "maybe"]).is_err());
+        assert!(Config::try_parse_from(["wagw-api", "--send-stream-prefix", "A.B"]).is_err());
+        assert!(Config::try_parse_from(["wagw-api", "--send-stream-prefix", "SENDS_1"]).is_ok());
     }
 
     #[test]

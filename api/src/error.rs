@@ -38,6 +38,9 @@ pub enum ApiError {
     Redis(#[from] redis::RedisError),
     #[error("nats request: {0}")]
     Nats(#[from] async_nats::RequestError),
+    /// The send stream did not acknowledge a job within the command timeout.
+    #[error("send stream: {0}")]
+    SendStream(#[from] async_nats::jetstream::context::PublishError),
     #[error(transparent)]
     Internal(anyhow::Error),
 }
@@ -77,6 +80,24 @@ impl ApiError {
         Self::Body(ErrorBody::new(ErrorCode::Unavailable, message))
     }
 
+    /// `429 rate_limited`: `details.retryAfterMs` and `details.window`, and a `Retry-After`
+    /// header in whole seconds (rounded up, at least 1) added by [`envelope`].
+    pub fn rate_limited(retry_after_ms: u64, window: &str) -> Self {
+        let per = if window == "hour" {
+            "ratePerHour"
+        } else {
+            "ratePerMin"
+        };
+        Self::Body(
+            ErrorBody::new(
+                ErrorCode::RateLimited,
+                format!("the session's {per} limit is reached; retry after {retry_after_ms} ms"),
+            )
+            .with_detail("retryAfterMs", retry_after_ms)
+            .with_detail("window", window),
+        )
+    }
+
     pub fn method_not_allowed() -> Self {
         Self::Body(ErrorBody::new(
             ErrorCode::MethodNotAllowed,
@@ -114,6 +135,10 @@ impl ApiError {
                 }
                 _ => ErrorBody::new(ErrorCode::Internal, "internal error"),
             },
+            Self::SendStream(_) => ErrorBody::new(
+                ErrorCode::Unavailable,
+                "the message could not be queued; retry",
+            ),
             Self::Redis(_) | Self::Internal(_) => {
                 ErrorBody::new(ErrorCode::Internal, "internal error")
             }
@@ -178,12 +203,27 @@ pub fn envelope(body: &ErrorBody) -> Response {
     if let Some(allow) = allow {
         response.headers_mut().insert(header::ALLOW, allow);
     }
+    if let Some(retry_after) = retry_after_header(&body) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after);
+    }
     if body.code == ErrorCode::Unauthorized {
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
+}
+
+/// `Retry-After` of a `rate_limited` body: `details.retryAfterMs` in whole seconds, rounded up,
+/// at least 1, so a client that waits that long is not refused again for waiting too little.
+fn retry_after_header(body: &ErrorBody) -> Option<HeaderValue> {
+    if body.code != ErrorCode::RateLimited {
+        return None;
+    }
+    let ms = body.details.get("retryAfterMs")?.as_u64()?;
+    Some(HeaderValue::from(ms.div_ceil(1000).max(1)))
 }
 
 impl IntoResponse for ApiError {
@@ -309,6 +349,21 @@ mod tests {
             code_for_status(StatusCode::BAD_GATEWAY),
             ErrorCode::Internal
         );
+    }
+
+    #[test]
+    fn rate_limited_carries_retry_after_in_whole_seconds() {
+        let response = ApiError::rate_limited(20_001, "minute").into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "21");
+        for (ms, secs) in [(1, "1"), (1_000, "1"), (1_001, "2")] {
+            let response = ApiError::rate_limited(ms, "hour").into_response();
+            assert_eq!(response.headers()[header::RETRY_AFTER], secs, "{ms} ms");
+        }
+        let body = ApiError::rate_limited(1, "hour").public_body();
+        assert_eq!(body.details["retryAfterMs"], 1);
+        assert_eq!(body.details["window"], "hour");
+        assert!(body.message.contains("ratePerHour"), "{}", body.message);
     }
 
     #[test]

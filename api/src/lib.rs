@@ -13,7 +13,9 @@
 //! - [`api_keys`]: API keys in Redis (also used by `wagw-api create-api-key`).
 //! - [`error`]: the only error type and the JSON error envelope.
 //! - `extract`, `request_id`, `pagination`: extractors and codecs whose failures are envelopes.
-//! - `store`: Redis reads of sessions and of the fleet; `commands`: NATS commands with retries.
+//! - `store`: Redis reads of sessions and of the fleet, send rate limits and idempotency
+//!   records; `commands`: NATS commands with retries.
+//! - `sending`, `send_stream`: accepting a send into its gateway's JetStream send stream.
 //! - `metrics`: this edge's Prometheus recorder.
 
 pub mod api_keys;
@@ -27,6 +29,8 @@ mod metrics;
 mod pagination;
 mod request_id;
 pub mod routes;
+pub mod send_stream;
+mod sending;
 pub mod state;
 mod store;
 pub use wagw_common::telemetry;
@@ -52,6 +56,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let gateways: Vec<String> = config.gateways.iter().map(ToString::to_string).collect();
     let state = state::AppState::connect(config).await?;
+    send_stream::ensure_all(&state).await;
     let app = routes::build_router(state.clone());
     let addr = listener
         .local_addr()

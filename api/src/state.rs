@@ -15,6 +15,7 @@ use wagw_common::subjects::Subjects;
 use crate::Config;
 use crate::auth::jwt::JwtVerifier;
 use crate::metrics::Metrics;
+use crate::store::rate_limit::RateLimiter;
 
 /// How long start-up waits for NATS or Redis before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,7 +32,10 @@ struct Inner {
     keys: Keys,
     subjects: Subjects,
     nats: async_nats::Client,
+    /// One context for every publish, so its in-flight acknowledgement bound is shared.
+    jetstream: async_nats::jetstream::Context,
     redis: ConnectionManager,
+    limiter: RateLimiter,
     jwt: JwtVerifier,
     metrics: Metrics,
     /// A gateway's shard count never changes once recorded, so it is read once.
@@ -62,12 +66,18 @@ impl AppState {
         let subjects = config.subjects().context("WAGW_SUBJECT_ROOT")?;
         let jwt = JwtVerifier::new(&config)?;
         let metrics = Metrics::new()?;
+        let jetstream = async_nats::jetstream::ContextBuilder::new()
+            .timeout(config.command_timeout())
+            .build(nats.clone());
+        let limiter = RateLimiter::new(redis.clone(), keys.clone());
         Ok(Self(Arc::new(Inner {
             config,
             keys,
             subjects,
             nats,
+            jetstream,
             redis,
+            limiter,
             jwt,
             metrics,
             shard_counts: RwLock::new(HashMap::new()),
@@ -88,6 +98,15 @@ impl AppState {
 
     pub fn nats(&self) -> &async_nats::Client {
         &self.0.nats
+    }
+
+    pub fn jetstream(&self) -> &async_nats::jetstream::Context {
+        &self.0.jetstream
+    }
+
+    /// The send limiter (rate limits and idempotency records), on the shared connection.
+    pub(crate) fn limiter(&self) -> &RateLimiter {
+        &self.0.limiter
     }
 
     /// A handle on the shared, multiplexed Redis connection.

@@ -27,6 +27,11 @@ fn session_routes(id: &str) -> Vec<(Method, String, Option<Value>)> {
             session_path(id, "/pairing-code"),
             Some(json!({"phoneNumber": "6281234567890"})),
         ),
+        (
+            Method::POST,
+            session_path(id, "/messages"),
+            Some(json!({"to": "6281234567890", "text": "hi"})),
+        ),
     ]
 }
 

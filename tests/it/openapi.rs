@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use wagw_tests::assertions::assert_status;
 use wagw_tests::{TestApp, TestOptions};
 
-/// Every path of api.md's endpoint table except sending, under `/api/v1`.
-const PATHS: [&str; 10] = [
+/// Every path of api.md's endpoint table, under `/api/v1`.
+const PATHS: [&str; 11] = [
     "/sessions",
     "/sessions/{session}",
     "/sessions/{session}:start",
@@ -15,6 +15,7 @@ const PATHS: [&str; 10] = [
     "/sessions/{session}:logout",
     "/sessions/{session}/qr",
     "/sessions/{session}/pairing-code",
+    "/sessions/{session}/messages",
     "/api-keys",
     "/api-keys/{key}",
 ];

@@ -28,7 +28,7 @@ pub(crate) struct Running {
 
 impl Running {
     /// Cancels and waits for `run` to return.
-    async fn stop(self, what: &str) -> anyhow::Result<()> {
+    pub(crate) async fn stop(self, what: &str) -> anyhow::Result<()> {
         self.token.cancel();
         let joined = tokio::time::timeout(STOP_DEADLINE, self.handle)
             .await
@@ -66,7 +66,8 @@ pub struct TestApp {
     pub jwks: Option<JwksServer>,
     pub workers: Vec<TestWorker>,
     edge: Option<Running>,
-    root: String,
+    /// The subject root and key prefix of this stack.
+    pub(crate) root: String,
     pub redis_server: RedisServer,
     pub nats_server: NatsServer,
 }

@@ -167,9 +167,14 @@ impl TestApp {
     /// A new session of the default gateway, paired through a QR and a sim `pair` with
     /// `phone`; returns the `working` row.
     pub async fn paired_session(&self, token: &str, phone: &str) -> Value {
-        let row = self
-            .create_session(token, &json!({"label": "paired"}))
-            .await;
+        self.paired_session_from(token, &json!({"label": "paired"}), phone)
+            .await
+    }
+
+    /// Like [`TestApp::paired_session`], created with `create` (e.g. rate limits or
+    /// `isAdminSession`).
+    pub async fn paired_session_from(&self, token: &str, create: &Value, phone: &str) -> Value {
+        let row = self.create_session(token, create).await;
         let id = row["id"].as_str().expect("row has an id").to_owned();
         let gateway = row["gatewayId"]
             .as_str()

@@ -15,6 +15,8 @@
 //!   "never two owners" check over the sim journal ([`simlog`]); session helpers for it in
 //!   `fleet_sessions.rs`.
 //! - [`store`]: peeking at Redis through the shared key layout.
+//! - [`edge`]: extra edges on a stack ([`edge::TestEdge`]); [`send`]: sending through the edge
+//!   and reading the jobs in a gateway's send stream.
 //! - [`assertions`]: the error envelope, ULIDs, timestamps, key and code formats.
 //! - [`sends`]: send jobs published as the edge does, and taps on what workers did with them.
 //! - [`worker_stack`]: [`WorkerStack`], in-process workers with no edge, driven over NATS
@@ -25,6 +27,7 @@
 pub mod app;
 pub mod assertions;
 pub mod bus;
+pub mod edge;
 pub mod fake_driver;
 pub mod fleet;
 pub mod fleet_app;
@@ -36,6 +39,7 @@ pub mod options;
 mod probe;
 pub mod procs;
 pub mod proxy;
+pub mod send;
 pub mod sends;
 pub mod simlog;
 pub mod store;
@@ -45,6 +49,7 @@ pub mod worker_procs;
 pub mod worker_stack;
 
 pub use app::{TestApp, TestWorker};
+pub use edge::TestEdge;
 pub use fleet_app::{FleetApp, FleetOptions};
 pub use fleet_view::rendezvous_assignment;
 pub use http::HttpResponse;

@@ -43,6 +43,8 @@ pub struct TestOptions {
     pub reconnect_max_ms: u64,
     /// Run Redis with an append-only file so a restart keeps the data (fleet fault tests).
     pub redis_aof: bool,
+    /// The edge's `--send-rate-limits`: `true` = `on` (the default), `false` = `off`.
+    pub send_rate_limits: bool,
 }
 
 impl Default for TestOptions {
@@ -68,6 +70,7 @@ impl Default for TestOptions {
             reconnect_min_ms: 50,
             reconnect_max_ms: 500,
             redis_aof: false,
+            send_rate_limits: true,
         }
     }
 }
@@ -112,6 +115,8 @@ impl TestOptions {
             "jwks-refetch-interval-ms",
             self.jwks_refetch_interval_ms.to_string(),
         );
+        let limits = if self.send_rate_limits { "on" } else { "off" };
+        flag("send-rate-limits", limits.into());
         flag("subject-root", root.into());
         flag("key-prefix", root.into());
         args

@@ -62,6 +62,18 @@ impl Principal {
         }
         Ok(())
     }
+
+    /// `send`, plus `admin` when the session is an admin session.
+    ///
+    /// # Errors
+    /// `403 forbidden`.
+    pub fn require_send(&self, session: &Session) -> Result<(), ApiError> {
+        self.require(Capability::Send)?;
+        if session.is_admin_session {
+            self.require(Capability::Admin)?;
+        }
+        Ok(())
+    }
 }
 
 /// The token of `Bearer <token>`; the scheme is case-insensitive, the token one word.

@@ -6,6 +6,7 @@ pub mod events;
 pub mod gateways;
 pub mod health;
 pub mod lifecycle;
+pub mod messages;
 pub mod openapi;
 pub mod pairing;
 pub mod sessions;
@@ -54,6 +55,10 @@ pub fn build_router(state: AppState) -> Router {
         .route(
             "/api/v1/sessions/{session}/events",
             get(events::list_events),
+        )
+        .route(
+            "/api/v1/sessions/{session}/messages",
+            post(messages::send_message),
         )
         .route(
             "/api/v1/sessions/{session}/pairing-code",

@@ -5,12 +5,13 @@ use std::sync::LazyLock;
 
 use axum::Json;
 use serde::Serialize;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use wagw_common::ErrorBody;
 
-use super::{api_keys, events, gateways, health, lifecycle, pairing, sessions};
+use super::{api_keys, events, gateways, health, lifecycle, messages, pairing, sessions};
 
 /// Every error response: `{"error": {code, message, details}}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -22,50 +23,100 @@ pub struct ErrorEnvelope {
 #[derive(Debug)]
 pub struct Errors;
 
+/// The error responses of `POST /sessions/{session}/messages`: those of every endpoint, plus
+/// `429` with its `Retry-After` header; a send waits for no worker, so never `504`.
+#[derive(Debug)]
+pub struct SendErrors;
+
+/// `(status, description)` of the error responses every authenticated endpoint may give.
+const COMMON_ERRORS: [(&str, &str); 10] = [
+    (
+        "400",
+        "`invalid_argument`: malformed JSON, unknown field, bad id or value; `details.field` names it",
+    ),
+    ("401", "`unauthorized`: no or bad credential"),
+    ("403", "`forbidden`: credential fine, capability missing"),
+    (
+        "404",
+        "`not_found`: no such resource in the caller's organization",
+    ),
+    (
+        "409",
+        "`failed_precondition`: not valid in the session's current state",
+    ),
+    ("413", "`payload_too_large`: body over 1 MiB"),
+    (
+        "415",
+        "`unsupported_media_type`: body that is not `application/json`",
+    ),
+    ("500", "`internal`: a bug, logged with the request id"),
+    (
+        "503",
+        "`unavailable`: no worker answered for the gateway, or NATS / Redis unreachable",
+    ),
+    (
+        "504",
+        "`deadline_exceeded`: a worker took the command but did not acknowledge in time",
+    ),
+];
+
+/// One error response: the envelope, with `description`.
+fn error_response(description: &str) -> utoipa::openapi::response::Response {
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+        .build();
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", content)
+        .build()
+}
+
 impl utoipa::IntoResponses for Errors {
     fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
-        let rows = [
+        COMMON_ERRORS
+            .into_iter()
+            .map(|(status, description)| (status.to_owned(), RefOr::T(error_response(description))))
+            .collect()
+    }
+}
+
+impl utoipa::IntoResponses for SendErrors {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
+        let mut responses = Errors::responses();
+        responses.remove("504");
+        let overrides = [
             (
                 "400",
-                "`invalid_argument`: malformed JSON, unknown field, bad id or value; `details.field` names it",
-            ),
-            ("401", "`unauthorized`: no or bad credential"),
-            ("403", "`forbidden`: credential fine, capability missing"),
-            (
-                "404",
-                "`not_found`: no such resource in the caller's organization",
+                "`invalid_argument`: malformed JSON, unknown field, bad `to` or `text` (`details.field` names it), a malformed `Idempotency-Key`, or an `Idempotency-Key` used with a different request (`details.field` = `Idempotency-Key`)",
             ),
             (
                 "409",
-                "`failed_precondition`: not valid in the session's current state",
+                "`failed_precondition`: the session is not `working` (the message says its status)",
             ),
-            ("413", "`payload_too_large`: body over 1 MiB"),
-            (
-                "415",
-                "`unsupported_media_type`: body that is not `application/json`",
-            ),
-            ("500", "`internal`: a bug, logged with the request id"),
             (
                 "503",
-                "`unavailable`: no worker answered for the gateway, or NATS / Redis unreachable",
-            ),
-            (
-                "504",
-                "`deadline_exceeded`: a worker took the command but did not acknowledge in time",
+                "`unavailable`: Redis or the gateway's send stream unreachable; nothing was queued or remembered, so retry (with the same `Idempotency-Key`)",
             ),
         ];
-        rows.into_iter()
-            .map(|(status, description)| {
-                let content = ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
-                    .build();
-                let response = ResponseBuilder::new()
-                    .description(description)
-                    .content("application/json", content)
-                    .build();
-                (status.to_owned(), RefOr::T(response))
-            })
-            .collect()
+        for (status, description) in overrides {
+            responses.insert(status.to_owned(), RefOr::T(error_response(description)));
+        }
+        let mut limited = error_response(
+            "`rate_limited`: the session's `ratePerMin` or `ratePerHour` is reached; `details.retryAfterMs` says how long to wait and `details.window` (`minute` or `hour`) which limit binds. Nothing was queued or remembered.",
+        );
+        let retry_after = HeaderBuilder::new()
+            .schema(Some(utoipa::openapi::schema::Object::with_type(
+                utoipa::openapi::schema::Type::Integer,
+            )))
+            .description(Some(
+                "Seconds to wait before retrying: `details.retryAfterMs` rounded up, at least 1",
+            ))
+            .build();
+        limited
+            .headers
+            .insert("Retry-After".to_owned(), RefOr::T(retry_after));
+        responses.insert("429".to_owned(), RefOr::T(limited));
+        responses
     }
 }
 
@@ -94,7 +145,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(
         title = "WhatsApp Gateway",
-        description = "Sessions (WhatsApp numbers), their lifecycle and pairing, API keys and the fleet. Every error is `{\"error\": {code, message, details}}`; every response carries `x-request-id`."
+        description = "Sessions (WhatsApp numbers), their lifecycle and pairing, sending messages, API keys and the fleet. Every error is `{\"error\": {code, message, details}}`; every response carries `x-request-id`."
     ),
     paths(
         sessions::create_session, sessions::list_sessions, sessions::get_session,
@@ -102,6 +153,7 @@ impl Modify for BearerAuth {
         lifecycle::docs::start_session, lifecycle::docs::stop_session,
         lifecycle::docs::restart_session, lifecycle::docs::logout_session,
         pairing::get_qr, pairing::request_pairing_code,
+        messages::send_message,
         events::list_events,
         api_keys::create_api_key, api_keys::list_api_keys, api_keys::revoke_api_key,
         gateways::list_gateways,
@@ -113,6 +165,7 @@ impl Modify for BearerAuth {
     tags(
         (name = "sessions", description = "Sessions and their lifecycle"),
         (name = "pairing", description = "Attaching a number: QR and pairing codes"),
+        (name = "messages", description = "Sending messages from a working session"),
         (name = "events", description = "What happened to a session, replayed from the durable stream"),
         (name = "api-keys", description = "Credentials for scripts and services"),
         (name = "gateways", description = "The fleet"),
@@ -155,6 +208,7 @@ mod tests {
             "/api/v1/sessions/{session}:restart",
             "/api/v1/sessions/{session}/qr",
             "/api/v1/sessions/{session}/pairing-code",
+            "/api/v1/sessions/{session}/messages",
             "/api/v1/api-keys",
             "/api/v1/api-keys/{key}",
             "/api/v1/gateways",
@@ -167,5 +221,26 @@ mod tests {
         }
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
         assert!(doc["components"]["schemas"]["Session"].is_object());
+    }
+
+    #[test]
+    fn the_send_endpoint_documents_its_errors_and_retry_after() {
+        let doc = DOCUMENT.clone();
+        let send = &doc["paths"]["/api/v1/sessions/{session}/messages"]["post"];
+        for status in [
+            "202", "400", "401", "403", "404", "409", "413", "415", "429", "503",
+        ] {
+            assert!(send["responses"][status].is_object(), "{status} missing");
+        }
+        assert!(send["responses"]["504"].is_null());
+        assert!(send["responses"]["429"]["headers"]["Retry-After"].is_object());
+        assert!(doc["components"]["schemas"]["SendMessageBody"].is_object());
+        assert!(doc["components"]["schemas"]["MessageAccepted"].is_object());
+        let params = send["parameters"].as_array().expect("parameters");
+        assert!(
+            params
+                .iter()
+                .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")
+        );
     }
 }

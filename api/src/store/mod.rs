@@ -1,7 +1,9 @@
 //! Redis reads of session state. The edge never writes a session: workers do, and the edge
-//! reads the row back after their acknowledgement.
+//! reads the row back after their acknowledgement. The edge's own send bookkeeping (rate
+//! limits, idempotency records) lives here too.
 
 pub mod fleet;
+pub mod idempotency;
 pub mod listing;
 pub mod rate_limit;
 

@@ -1,67 +1,34 @@
--- GCRA over two windows (a minute and an hour) for one session, atomically.
--- Loaded by rate_limit.rs; see its module doc for the semantics.
+-- Admits one send, atomically: its Idempotency-Key record first, then the session's limits.
+-- rate_limit.rs runs gcra.lua followed by this file as one script; see its module doc.
 --
 -- KEYS[1]  the session's rate hash (Keys::send_rate)
--- ARGV[1]  per-minute limit (>= 1)
+-- KEYS[2]  the send's idempotency record (Keys::idempotency); absent without a key
+-- ARGV[1]  per-minute limit (>= 1), or 0 to skip the limits (WAGW_SEND_RATE_LIMITS=off)
 -- ARGV[2]  per-hour limit (>= 1)
--- ARGV[3]  TTL margin past the later TAT, ms
+-- ARGV[3]  TTL margin of the rate hash past its later TAT, ms
+-- ARGV[4]  the record to store when admitted (JSON, state "pending"); with KEYS[2] only
+-- ARGV[5]  the record's TTL, s
 --
--- Hash fields, all integers in microseconds of the Redis clock:
---   min, hour      theoretical arrival time (TAT) of each limit
---   min_t, hour_t  emission interval the TAT was built under, to re-base it when a limit changes
---
--- Returns {1, 0, 0} when admitted (both TATs advanced), or {0, retry_after_ms, window} with
--- window 1 = minute, 2 = hour, when refused (no capacity consumed).
+-- Returns {1} when admitted (limits consumed, record stored), {0, retry_after_ms, window}
+-- when limited (nothing consumed or stored), or {2, record} when the key already has a record
+-- (nothing consumed; the caller compares it with the request).
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local stored = redis.call('HMGET', KEYS[1], 'min', 'min_t', 'hour', 'hour_t')
-local windows = {60000000, 3600000000}
-local limits = {tonumber(ARGV[1]), tonumber(ARGV[2])}
-
-local tats, intervals = {}, {}
-local write, admitted, wait_max, window = false, true, 0, 0
-for i = 1, 2 do
-  local limit = limits[i]
-  local interval = math.max(math.floor(windows[i] / limit), 1)
-  -- Burst tolerance: `limit` cells may arrive at once, then one per interval.
-  local tau = (limit - 1) * interval
-  local tat = math.max(tonumber(stored[2 * i - 1]) or now, now)
-  local old_interval = tonumber(stored[2 * i]) or interval
-  if old_interval ~= interval and tat > now then
-    -- The limit changed: keep the number of cells in use, converted to the new interval, but
-    -- never more than a full bucket (no debt carried over from the old limit).
-    local backlog = math.floor((tat - now) * interval / old_interval)
-    tat = now + math.min(backlog, tau + interval)
-    write = true
-  end
-  tats[i], intervals[i] = tat, interval
-  local wait = tat - now - tau
-  if wait > 0 then
-    admitted = false
-    if wait > wait_max then
-      wait_max, window = wait, i
-    end
+if KEYS[2] then
+  local stored = redis.call('GET', KEYS[2])
+  if stored then
+    return {2, stored}
   end
 end
 
-if admitted then
-  for i = 1, 2 do
-    tats[i] = tats[i] + intervals[i]
+local per_min = tonumber(ARGV[1])
+if per_min > 0 then
+  local admitted, wait_ms, window = gcra(KEYS[1], per_min, tonumber(ARGV[2]), tonumber(ARGV[3]))
+  if not admitted then
+    return {0, wait_ms, window}
   end
-  write = true
 end
 
-if write then
-  local f = function(n) return string.format('%.0f', n) end
-  redis.call('HSET', KEYS[1],
-    'min', f(tats[1]), 'min_t', f(intervals[1]),
-    'hour', f(tats[2]), 'hour_t', f(intervals[2]))
-  local ttl_ms = math.ceil((math.max(tats[1], tats[2]) - now) / 1000) + tonumber(ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], f(ttl_ms))
+if KEYS[2] then
+  redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
 end
-
-if admitted then
-  return {1, 0, 0}
-end
-return {0, math.ceil(wait_max / 1000), window}
+return {1}

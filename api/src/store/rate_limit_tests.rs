@@ -1,4 +1,5 @@
-//! The limiter against a real `redis-server` per test, on a free port, killed on drop.
+//! The limiter's GCRA against a real `redis-server` per test, on a free port, killed on drop.
+//! Admissions here carry no `Idempotency-Key`; `rate_limit_claim_tests.rs` covers that side.
 
 use super::*;
 
@@ -12,13 +13,13 @@ use wagw_common::GatewayId;
 const SLACK_MS: u64 = 200;
 
 /// A private Redis for one test.
-struct Redis {
+pub(super) struct Redis {
     child: Child,
-    url: String,
+    pub(super) url: String,
 }
 
 impl Redis {
-    fn start() -> Self {
+    pub(super) fn start() -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -45,7 +46,7 @@ impl Redis {
     }
 
     /// A limiter on its own connection, as one edge would have.
-    async fn limiter(&self) -> RateLimiter {
+    pub(super) async fn limiter(&self) -> RateLimiter {
         let conn = crate::state::connect_redis(&self.url)
             .await
             .expect("connects");
@@ -60,12 +61,17 @@ impl Drop for Redis {
     }
 }
 
-fn shard() -> ShardRef {
+pub(super) fn shard() -> ShardRef {
     ShardRef::new(GatewayId::parse("gw-test-1").expect("valid"), 0)
 }
 
-async fn check(limiter: &RateLimiter, id: &SessionId, min: u32, hour: u32) -> Admission {
-    limiter.check(&shard(), id, min, hour).await.expect("check")
+pub(super) fn limits(per_min: u32, per_hour: u32) -> Option<SendLimits> {
+    Some(SendLimits { per_min, per_hour })
+}
+
+pub(super) async fn check(limiter: &RateLimiter, id: &SessionId, min: u32, hour: u32) -> Admission {
+    let admitted = limiter.admit(&shard(), id, limits(min, hour), None).await;
+    admitted.expect("check")
 }
 
 /// Runs `n` checks in a row and counts the admitted ones.
@@ -81,7 +87,7 @@ async fn admitted(limiter: &RateLimiter, id: &SessionId, n: usize, min: u32, hou
 
 /// Asserts a refusal by `window` with `retry_after_ms` within [`SLACK_MS`] of `expected_ms`,
 /// and returns the retry.
-fn assert_limited(admission: Admission, window: Window, expected_ms: u64) -> u64 {
+pub(super) fn assert_limited(admission: Admission, window: Window, expected_ms: u64) -> u64 {
     let Admission::Limited {
         retry_after_ms,
         window: got,
@@ -164,7 +170,7 @@ async fn concurrent_checks_from_two_edges_never_admit_more_than_the_limit() {
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let (limiter, id) = (edges[i % 2].clone(), id);
-            tokio::spawn(async move { limiter.check(&shard(), &id, 10, 1000).await })
+            tokio::spawn(async move { limiter.admit(&shard(), &id, limits(10, 1000), None).await })
         })
         .collect();
     let mut allowed = 0;
@@ -249,7 +255,7 @@ async fn a_check_that_outlasts_its_timeout_is_an_outage() {
         .expect("CLIENT PAUSE");
     let started = Instant::now();
     let err = limiter
-        .check(&shard(), &SessionId::generate(), 3, 1000)
+        .admit(&shard(), &SessionId::generate(), limits(3, 1000), None)
         .await
         .expect_err("paused");
     assert!(started.elapsed() < Duration::from_millis(900), "{err}");
@@ -262,20 +268,19 @@ async fn a_check_that_outlasts_its_timeout_is_an_outage() {
 }
 
 #[test]
-fn retry_after_rounds_up_to_whole_seconds() {
-    let limited = |ms| Admission::Limited {
-        retry_after_ms: ms,
-        window: Window::Minute,
-    };
-    assert_eq!(Admission::Allowed.retry_after_secs(), None);
-    assert_eq!(limited(1).retry_after_secs(), Some(1));
-    assert_eq!(limited(1_000).retry_after_secs(), Some(1));
-    assert_eq!(limited(1_001).retry_after_secs(), Some(2));
-}
-
-#[test]
 fn malformed_script_replies_are_errors() {
-    assert_eq!(parse_reply((1, 0, 0)).ok(), Some(Admission::Allowed));
-    assert!(parse_reply((0, 5, 3)).is_err());
-    assert!(parse_reply((2, 0, 0)).is_err());
+    let array = |items: Vec<Value>| Value::Array(items);
+    assert_eq!(
+        parse_reply(array(vec![Value::Int(1)])).ok(),
+        Some(Admission::Allowed)
+    );
+    let remembered = array(vec![Value::Int(2), Value::BulkString(b"{}".to_vec())]);
+    assert_eq!(
+        parse_reply(remembered).ok(),
+        Some(Admission::Remembered("{}".into()))
+    );
+    let bad_window = array(vec![Value::Int(0), Value::Int(5), Value::Int(3)]);
+    assert!(parse_reply(bad_window).is_err());
+    assert!(parse_reply(array(vec![Value::Int(2), Value::Int(0)])).is_err());
+    assert!(parse_reply(Value::Int(1)).is_err());
 }
