@@ -73,6 +73,11 @@ pub struct Config {
           default_value = wagw_common::events::DEFAULT_EVENTS_STREAM)]
     pub events_stream: String,
 
+    /// The JetStream work-queue stream of webhook delivery jobs (redelivery publishes there).
+    #[arg(long, global = true, env = "WAGW_WEBHOOKS_STREAM",
+          default_value = wagw_common::webhooks::DEFAULT_WEBHOOKS_STREAM)]
+    pub webhooks_stream: String,
+
     /// How long the edge waits for a worker's ack, retrying "no responders" inside it.
     #[arg(long, global = true, env = "WAGW_COMMAND_TIMEOUT_MS", default_value_t = 5000,
           value_parser = clap::value_parser!(u64).range(50..=600_000))]

@@ -14,6 +14,7 @@
 //! - [`error`]: the only error type and the JSON error envelope.
 //! - `extract`, `request_id`, `pagination`: extractors and codecs whose failures are envelopes.
 //! - `store`: Redis reads of sessions and of the fleet; `commands`: NATS commands with retries.
+//! - `webhooks`: webhooks and their dead letters in Redis; redelivery.
 //! - `metrics`: this edge's Prometheus recorder.
 
 pub mod api_keys;
@@ -29,6 +30,7 @@ mod request_id;
 pub mod routes;
 pub mod state;
 mod store;
+mod webhooks;
 pub use wagw_common::telemetry;
 
 use anyhow::Context;

@@ -158,6 +158,10 @@ pub struct Config {
     #[arg(long, env = "WAGW_EVENTS_MAX_AGE_HOURS", value_name = "WAGW_EVENTS_MAX_AGE_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u64).range(1..=87_600))]
     pub events_max_age_hours: u64,
 
+    /// Webhook delivery: stream, timeout, retries, per-webhook concurrency.
+    #[command(flatten)]
+    pub webhooks: crate::webhooks::WebhookSettings,
+
     /// Root of every NATS subject, so deployments and tests can share one NATS.
     #[arg(long, env = "WAGW_SUBJECT_ROOT", value_name = "WAGW_SUBJECT_ROOT", default_value = "wagw", value_parser = parse_subject_root)]
     pub subject_root: String,

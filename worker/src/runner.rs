@@ -169,6 +169,9 @@ impl Worker {
             self.tasks.spawn(self.clone().sim_listener(subscriber));
         }
         self.prepare_event_stream().await;
+        crate::webhooks::Webhooks::new(self.clone())
+            .context("setting up webhook delivery")?
+            .start();
         let notices = self
             .nats
             .subscribe(self.subjects.fleet_changed(&self.gateway))
