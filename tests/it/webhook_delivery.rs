@@ -24,14 +24,28 @@ pub fn one_gateway() -> TestOptions {
 
 /// The ids of every event of a session, read back from the event stream.
 pub async fn session_event_ids(app: &TestApp, token: &str, session: &str) -> BTreeSet<String> {
+    session_event_ids_since(app, token, session, 0).await
+}
+
+/// The ids of a session's events that happened at or after `since` (ms): what a webhook
+/// created at `since` receives.
+pub async fn session_event_ids_since(
+    app: &TestApp,
+    token: &str,
+    session: &str,
+    since: i64,
+) -> BTreeSet<String> {
     let response = app
         .get(&session_path(session, "/events?pageSize=500"), token)
         .await;
     let page = assert_status(&response, StatusCode::OK);
     page["events"]
         .as_array()
-        .map(|events| events.iter().map(id_of).collect())
-        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .filter(|event| event["at"].as_i64().is_some_and(|at| at >= since))
+        .map(id_of)
+        .collect()
 }
 
 /// Whether every id in `ids` arrived answered 2xx.
@@ -97,8 +111,10 @@ async fn event_and_session_filters_are_honoured() {
     let body = json!({"url": paired_only.url(), "events": ["session.paired"]});
     create_webhook(&app, &owner, &body).await;
     let body = json!({"url": one_session.url(), "sessionId": watched});
-    create_webhook(&app, &owner, &body).await;
-    create_webhook(&app, &owner, &json!({"url": everything.url()})).await;
+    let (_, _, created) = create_webhook(&app, &owner, &body).await;
+    let one_session_since = created["createdAt"].as_i64().unwrap_or_default();
+    let (_, _, created) = create_webhook(&app, &owner, &json!({"url": everything.url()})).await;
+    let everything_since = created["createdAt"].as_i64().unwrap_or_default();
 
     let (status, qr, _) = app.get(&session_path(&watched, "/qr"), &owner).await;
     assert_eq!(status, StatusCode::OK, "{qr}");
@@ -109,8 +125,9 @@ async fn event_and_session_filters_are_honoured() {
     assert!(reply.ok, "{reply:?}");
     let other = id_of(&app.paired_session(&owner, "6281234567892").await);
 
-    let mut all_ids = session_event_ids(&app, &owner, &watched).await;
-    let watched_ids = all_ids.clone();
+    // The watched session's first event (its creation) came before the webhooks.
+    let mut all_ids = session_event_ids_since(&app, &owner, &watched, everything_since).await;
+    let watched_ids = session_event_ids_since(&app, &owner, &watched, one_session_since).await;
     all_ids.extend(session_event_ids(&app, &owner, &other).await);
     everything
         .wait_for(SOON, "every event", |r| all_delivered(r, &all_ids))

@@ -3,7 +3,7 @@
 //! each in its own tracked task, at most `in_flight` at once. It ends when the worker begins
 //! to shut down.
 
-use async_nats::jetstream::{self, consumer};
+use async_nats::jetstream::{self, AckKind, consumer};
 use backon::{ExponentialBuilder, Retryable};
 use futures::StreamExt;
 use std::sync::Arc;
@@ -12,8 +12,15 @@ use tokio::sync::Semaphore;
 
 use super::{Webhooks, stream};
 
-/// Messages pulled per request.
-const BATCH: usize = 64;
+/// Messages pulled per request: small, so few are buffered when a worker stops.
+const BATCH: usize = 16;
+/// How long one pull request stays open on the server; a stopped worker's open request can
+/// strand messages for at most this long before their ack wait starts.
+const PULL_EXPIRES: Duration = Duration::from_secs(5);
+/// Idle heartbeat of a pull request (must be under half of the expiry).
+const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
+/// At shutdown, messages already pulled are handed back until none comes for this long.
+const HAND_BACK_QUIET: Duration = Duration::from_millis(200);
 
 /// Which stage a pump runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +73,7 @@ pub async fn run(webhooks: Webhooks, stage: Stage, in_flight: usize) {
         tracing::info!(stage = stage.name(), "consuming");
         loop {
             let next = tokio::select! {
-                () = stopping.cancelled() => return,
+                () = stopping.cancelled() => return hand_back(stage, &mut messages).await,
                 next = messages.next() => next,
             };
             let message = match next {
@@ -78,7 +85,10 @@ pub async fn run(webhooks: Webhooks, stage: Stage, in_flight: usize) {
                 None => break,
             };
             let permit = tokio::select! {
-                () = stopping.cancelled() => return,
+                () = stopping.cancelled() => {
+                    super::fanout::settle(&message, AckKind::Nak(None)).await;
+                    return hand_back(stage, &mut messages).await;
+                }
                 permit = permits.clone().acquire_owned() => match permit {
                     Ok(permit) => permit,
                     Err(_) => return,
@@ -95,6 +105,17 @@ pub async fn run(webhooks: Webhooks, stage: Stage, in_flight: usize) {
         }
         tracing::warn!(stage = stage.name(), "the message stream ended; reopening");
     }
+}
+
+/// Hands the messages this worker pulled but did not start back to the consumer at once, so
+/// another worker takes them now rather than after their ack wait.
+async fn hand_back(stage: Stage, messages: &mut consumer::pull::Stream) {
+    let mut handed_back = 0usize;
+    while let Ok(Some(Ok(message))) = tokio::time::timeout(HAND_BACK_QUIET, messages.next()).await {
+        super::fanout::settle(&message, AckKind::Nak(None)).await;
+        handed_back += 1;
+    }
+    tracing::info!(stage = stage.name(), handed_back, "stopped consuming");
 }
 
 /// The stage's durable consumer's message stream; the delivery stream is created if missing.
@@ -118,6 +139,8 @@ async fn open(webhooks: &Webhooks, stage: Stage) -> Result<consumer::pull::Strea
     consumer
         .stream()
         .max_messages_per_batch(BATCH)
+        .expires(PULL_EXPIRES)
+        .heartbeat(PULL_HEARTBEAT)
         .messages()
         .await
         .map_err(|err| format!("pulling from the consumer: {err}"))

@@ -16,7 +16,9 @@ const FANOUT_MAX_ACK_PENDING: i64 = 1024;
 /// handed back at once (nak with a short delay), so one dead endpoint cannot hold these.
 const DELIVERY_MAX_ACK_PENDING: i64 = 10_000;
 /// How long a fan-out may take before the server hands the event to another worker.
-const FANOUT_ACK_WAIT: Duration = Duration::from_secs(30);
+const FANOUT_ACK_WAIT: Duration = Duration::from_secs(15);
+/// What an attempt's ack wait adds to its timeout: the Redis reads and writes around it.
+const DELIVERY_ACK_MARGIN: Duration = Duration::from_secs(10);
 
 /// The delivery stream: every job under `subjects`, removed once acknowledged.
 pub fn delivery_stream_config(name: &str, subjects: String) -> stream::Config {
@@ -47,12 +49,13 @@ pub fn fanout_consumer_config() -> consumer::pull::Config {
 }
 
 /// The delivery consumer: an attempt may take `timeout`; the rest of the ack wait is margin.
+/// A job whose handler outlives it is handed out again: at least once, never lost.
 pub fn delivery_consumer_config(timeout: Duration) -> consumer::pull::Config {
     consumer::pull::Config {
         durable_name: Some(DELIVERY_CONSUMER.to_owned()),
         description: Some("wagw: POSTs each delivery job to its webhook".to_owned()),
         ack_policy: consumer::AckPolicy::Explicit,
-        ack_wait: timeout + Duration::from_secs(30),
+        ack_wait: timeout + DELIVERY_ACK_MARGIN,
         max_ack_pending: DELIVERY_MAX_ACK_PENDING,
         ..Default::default()
     }
