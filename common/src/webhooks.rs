@@ -55,7 +55,7 @@ impl Webhook {
         let type_ok = self
             .events
             .as_ref()
-            .is_none_or(|wanted| wanted.iter().any(|t| *t == event.event_type));
+            .is_none_or(|wanted| wanted.contains(&event.event_type));
         let session_ok = self.session_id.is_none_or(|id| id == event.session_id);
         type_ok
             && session_ok

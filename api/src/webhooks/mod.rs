@@ -103,7 +103,7 @@ pub async fn list(state: &AppState, org: &OrganizationId) -> Result<Vec<Webhook>
         .iter()
         .map(|json| parse(json))
         .collect::<Result<Vec<_>, _>>()?;
-    webhooks.sort_by(|a, b| b.id.cmp(&a.id));
+    webhooks.sort_by_key(|webhook| std::cmp::Reverse(webhook.id));
     Ok(webhooks)
 }
 
