@@ -88,6 +88,10 @@ pub struct Config {
         default_value = "on"
     )]
     pub send_rate_limits: Switch,
+    /// The JetStream work-queue stream of webhook delivery jobs (redelivery publishes there).
+    #[arg(long, global = true, env = "WAGW_WEBHOOKS_STREAM",
+          default_value = wagw_common::webhooks::DEFAULT_WEBHOOKS_STREAM)]
+    pub webhooks_stream: String,
 
     /// How long the edge waits for a worker's ack, retrying "no responders" inside it.
     #[arg(long, global = true, env = "WAGW_COMMAND_TIMEOUT_MS", default_value_t = 5000,

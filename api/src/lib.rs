@@ -16,6 +16,7 @@
 //! - `store`: Redis reads of sessions and of the fleet, send rate limits and idempotency
 //!   records; `commands`: NATS commands with retries.
 //! - `sending`, `send_stream`: accepting a send into its gateway's JetStream send stream.
+//! - `webhooks`: webhooks and their dead letters in Redis; redelivery.
 //! - `metrics`: this edge's Prometheus recorder.
 
 pub mod api_keys;
@@ -33,6 +34,7 @@ pub mod send_stream;
 mod sending;
 pub mod state;
 mod store;
+mod webhooks;
 pub use wagw_common::telemetry;
 
 use anyhow::Context;

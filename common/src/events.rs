@@ -37,6 +37,25 @@ pub mod types {
     pub const MESSAGE_DELIVERED: &str = "message.delivered";
     pub const MESSAGE_READ: &str = "message.read";
     pub const MESSAGE_FAILED: &str = "message.failed";
+
+    /// Every type above: what a webhook without an `events` filter receives, and what a filter
+    /// may name.
+    pub const ALL: [&str; 9] = [
+        SESSION_STATUS,
+        SESSION_QR,
+        SESSION_PAIRED,
+        SESSION_LOGGED_OUT,
+        MESSAGE_RECEIVED,
+        MESSAGE_SENT,
+        MESSAGE_DELIVERED,
+        MESSAGE_READ,
+        MESSAGE_FAILED,
+    ];
+
+    /// Whether `name` is a known event type.
+    pub fn is_known(name: &str) -> bool {
+        ALL.contains(&name)
+    }
 }
 
 /// `{id, type, sessionId, organizationId, gatewayId, at, data}`: the event shape of the contract

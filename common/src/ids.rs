@@ -98,6 +98,11 @@ ulid_id!(
     ApiKeyId,
     "API key id"
 );
+ulid_id!(
+    /// A webhook: one endpoint an organization receives events at.
+    WebhookId,
+    "webhook id"
+);
 
 macro_rules! token_id {
     ($(#[$doc:meta])* $name:ident, $what:literal, $rule:literal, $max:literal, $allowed:expr) => {

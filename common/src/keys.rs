@@ -13,7 +13,7 @@
 //! assert_eq!(keys.session(&shard, &id), "wagw:{gw-sg-1:7}:session:01J9ZX8K2QHV0M3T6R7P4N5W8C");
 //! ```
 
-use crate::ids::{ApiKeyId, GatewayId, IdError, OrganizationId, SessionId};
+use crate::ids::{ApiKeyId, GatewayId, IdError, OrganizationId, SessionId, WebhookId};
 use crate::shard::ShardRef;
 
 /// Builds keys under one prefix.
@@ -163,6 +163,27 @@ impl Keys {
     pub fn org_api_keys(&self, org: &OrganizationId) -> String {
         format!("{}:{{org:{org}}}:apikeys", self.prefix)
     }
+
+    /// Hash of an organization's webhooks: webhook id → record JSON (with its secret).
+    pub fn webhooks(&self, org: &OrganizationId) -> String {
+        format!("{}:{{org:{org}}}:webhooks", self.prefix)
+    }
+
+    /// Sorted set of a webhook's dead letters: event id scored by failure time (ms).
+    pub fn webhook_dead_letters(&self, org: &OrganizationId, id: &WebhookId) -> String {
+        format!("{}:{{org:{org}}}:webhook:{id}:dead", self.prefix)
+    }
+
+    /// Hash of a webhook's dead letters: event id → dead letter JSON.
+    pub fn webhook_dead_letter_records(&self, org: &OrganizationId, id: &WebhookId) -> String {
+        format!("{}:{{org:{org}}}:webhook:{id}:dead-records", self.prefix)
+    }
+
+    /// Hash of a webhook's deliveries under retry: `<eventId>` → failed attempts so far,
+    /// `<eventId>:first` → when the first attempt started (ms).
+    pub fn webhook_attempts(&self, org: &OrganizationId, id: &WebhookId) -> String {
+        format!("{}:{{org:{org}}}:webhook:{id}:attempts", self.prefix)
+    }
 }
 
 impl Default for Keys {
@@ -224,6 +245,24 @@ mod tests {
             keys.send_rate(&shard, &id),
             "wagw:{gw-a:3}:rate:01J9ZX8K2QHV0M3T6R7P4N5W8C"
         );
+    }
+
+    #[test]
+    fn webhook_keys_share_the_organization_hash_tag() {
+        let keys = Keys::default();
+        let org = OrganizationId::parse("org_1").expect("valid");
+        let id = WebhookId::parse("01J9ZX8K2QHV0M3T6R7P4N5W8C").expect("valid");
+        assert_eq!(keys.webhooks(&org), "wagw:{org:org_1}:webhooks");
+        for key in [
+            keys.webhook_dead_letters(&org, &id),
+            keys.webhook_dead_letter_records(&org, &id),
+            keys.webhook_attempts(&org, &id),
+        ] {
+            assert!(
+                key.starts_with("wagw:{org:org_1}:webhook:01J9ZX8K2QHV0M3T6R7P4N5W8C:"),
+                "{key}"
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! - [`wire`]: versioned commands the edge sends and the replies workers give.
 //! - [`events`]: what workers publish on status and event subjects.
 //! - [`messages`]: outgoing messages: body rules, the send job, message status.
+//! - [`webhooks`]: webhook records, delivery jobs, dead letters and the signature header.
 //! - [`sim`]: control messages of the simulated phone.
 //! - [`subjects`]: the only place NATS subject strings are built.
 //! - [`keys`]: the only place Redis key strings are built.
@@ -31,8 +32,9 @@ pub mod subjects;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
 pub mod time;
+pub mod webhooks;
 pub mod wire;
 
 pub use error::{ErrorBody, ErrorCode};
-pub use ids::{ApiKeyId, GatewayId, IdError, OrganizationId, SessionId, WorkerId};
+pub use ids::{ApiKeyId, GatewayId, IdError, OrganizationId, SessionId, WebhookId, WorkerId};
 pub use session::{DesiredState, Session, SessionStatus};

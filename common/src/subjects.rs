@@ -16,7 +16,7 @@
 //! assert_eq!(subjects.worker_shards(&gw, "w-1"), "wagw.fleet.gw-sg-1.w-1.shards");
 //! ```
 
-use crate::ids::{GatewayId, IdError, SessionId};
+use crate::ids::{GatewayId, IdError, OrganizationId, SessionId, WebhookId};
 use crate::sim::SimAction;
 
 /// The operation token at the end of a command subject.
@@ -169,6 +169,16 @@ impl Subjects {
     /// `<root>.events.>`: every event of the deployment, what the event stream captures.
     pub fn events_everywhere(&self) -> String {
         format!("{}.events.>", self.root)
+    }
+
+    /// `<root>.deliveries.<org>.<webhook>`: one webhook delivery job, in the delivery stream.
+    pub fn webhook_delivery(&self, org: &OrganizationId, webhook: &WebhookId) -> String {
+        format!("{}.deliveries.{org}.{webhook}", self.root)
+    }
+
+    /// `<root>.deliveries.>`: every delivery job, what the webhook delivery stream captures.
+    pub fn webhook_deliveries_everywhere(&self) -> String {
+        format!("{}.deliveries.>", self.root)
     }
 
     /// `<root>.sim.<gw>.<session>.<action>`: a control of the simulated phone.

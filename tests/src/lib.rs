@@ -14,6 +14,8 @@
 //!   ([`worker_procs`]) with the faults fleet tests inject ([`proxy`], server restarts) and the
 //!   "never two owners" check over the sim journal ([`simlog`]); session helpers for it in
 //!   `fleet_sessions.rs`.
+//! - [`webhook_receiver`]: an HTTP endpoint that records webhook deliveries, checks their
+//!   signatures, and fails, stalls or disappears on demand.
 //! - [`store`]: peeking at Redis through the shared key layout.
 //! - [`edge`]: extra edges on a stack ([`edge::TestEdge`]); [`send`]: sending through the edge
 //!   and reading the jobs in a gateway's send stream.
@@ -44,6 +46,7 @@ pub mod sends;
 pub mod simlog;
 pub mod store;
 pub mod tokens;
+pub mod webhook_receiver;
 pub mod worker_bus;
 pub mod worker_procs;
 pub mod worker_stack;
@@ -53,7 +56,8 @@ pub use edge::TestEdge;
 pub use fleet_app::{FleetApp, FleetOptions};
 pub use fleet_view::rendezvous_assignment;
 pub use http::HttpResponse;
-pub use options::TestOptions;
+pub use options::{TestOptions, WebhookOptions};
+pub use webhook_receiver::WebhookReceiver;
 pub use worker_stack::{RunningWorker, WorkerStack};
 
 use serde_json::Value;

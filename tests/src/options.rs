@@ -45,6 +45,30 @@ pub struct TestOptions {
     pub redis_aof: bool,
     /// The edge's `--send-rate-limits`: `true` = `on` (the default), `false` = `off`.
     pub send_rate_limits: bool,
+    /// The workers' webhook settings (timeout, retry schedule, per-webhook concurrency).
+    pub webhooks: WebhookOptions,
+}
+
+/// `--webhook-*` of every worker; short by default so retries happen within a test.
+#[derive(Debug, Clone)]
+pub struct WebhookOptions {
+    pub timeout_ms: u64,
+    pub retry_min_ms: u64,
+    pub retry_max_ms: u64,
+    pub retry_window_secs: u64,
+    pub concurrency: usize,
+}
+
+impl Default for WebhookOptions {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 2000,
+            retry_min_ms: 100,
+            retry_max_ms: 1000,
+            retry_window_secs: 3600,
+            concurrency: 4,
+        }
+    }
 }
 
 impl Default for TestOptions {
@@ -71,6 +95,7 @@ impl Default for TestOptions {
             reconnect_max_ms: 500,
             redis_aof: false,
             send_rate_limits: true,
+            webhooks: WebhookOptions::default(),
         }
     }
 }
@@ -152,6 +177,15 @@ impl TestOptions {
         flag("sim-pairing-code-ms", self.sim_pairing_code_ms.to_string());
         flag("reconnect-min-ms", self.reconnect_min_ms.to_string());
         flag("reconnect-max-ms", self.reconnect_max_ms.to_string());
+        let hooks = &self.webhooks;
+        flag("webhook-timeout-ms", hooks.timeout_ms.to_string());
+        flag("webhook-retry-min-ms", hooks.retry_min_ms.to_string());
+        flag("webhook-retry-max-ms", hooks.retry_max_ms.to_string());
+        flag(
+            "webhook-retry-window-secs",
+            hooks.retry_window_secs.to_string(),
+        );
+        flag("webhook-concurrency", hooks.concurrency.to_string());
         flag("subject-root", root.into());
         flag("key-prefix", root.into());
         args

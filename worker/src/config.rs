@@ -176,6 +176,9 @@ pub struct Config {
     /// clears typing after about 25 s, so it stays well below that.
     #[arg(long, env = "WAGW_TYPING_MAX_MS", value_name = "WAGW_TYPING_MAX_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=20_000))]
     pub typing_max_ms: u64,
+    /// Webhook delivery: stream, timeout, retries, per-webhook concurrency.
+    #[command(flatten)]
+    pub webhooks: crate::webhooks::WebhookSettings,
 
     /// Root of every NATS subject, so deployments and tests can share one NATS.
     #[arg(long, env = "WAGW_SUBJECT_ROOT", value_name = "WAGW_SUBJECT_ROOT", default_value = "wagw", value_parser = parse_subject_root)]

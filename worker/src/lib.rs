@@ -15,6 +15,7 @@
 //! - [`send`]: the send pipeline, each held shard's consumer of the gateway's send stream.
 //! - [`sessions`]: per-session locks, links and their event pumps, reconnects, reconciliation.
 //! - [`store`]: Redis reads and the fenced scripts; [`status`]: publishing.
+//! - [`webhooks`]: webhook fan-out and delivery (two durable JetStream consumers).
 //! - [`sim_control`]: controls of the simulated phone; [`driver`]: the driver interface.
 //!
 //! Tests drive a worker in-process with [`run`], or a [`Worker`] directly with
@@ -32,6 +33,7 @@ pub mod sessions;
 pub mod sim_control;
 pub mod status;
 pub mod store;
+pub mod webhooks;
 pub use wagw_common::telemetry;
 pub mod worker;
 

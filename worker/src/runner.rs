@@ -170,6 +170,9 @@ impl Worker {
         }
         self.prepare_event_stream().await;
         self.prepare_send_stream().await;
+        crate::webhooks::Webhooks::new(self.clone())
+            .context("setting up webhook delivery")?
+            .start();
         let notices = self
             .nats
             .subscribe(self.subjects.fleet_changed(&self.gateway))

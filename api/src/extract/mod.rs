@@ -149,7 +149,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for AppQuery<T> {
 
 mod path;
 
-pub use path::{ApiKeyPath, SessionAction, SessionActionPath, SessionPath};
+pub use path::{
+    ApiKeyPath, RedeliverPath, SessionAction, SessionActionPath, SessionPath, WebhookPath,
+};
 
 #[cfg(test)]
 mod tests {

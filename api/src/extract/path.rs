@@ -2,7 +2,7 @@
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use wagw_common::{ApiKeyId, ErrorBody, ErrorCode, SessionId};
+use wagw_common::{ApiKeyId, ErrorBody, ErrorCode, SessionId, WebhookId};
 
 use crate::error::ApiError;
 
@@ -119,6 +119,55 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiKeyPath {
     }
 }
 
+/// `{webhook}`: a webhook id.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookPath(pub WebhookId);
+
+impl<S: Send + Sync> FromRequestParts<S> for WebhookPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let segment = one_segment(parts).await?;
+        parse_webhook(&segment).map(Self)
+    }
+}
+
+fn parse_webhook(text: &str) -> Result<WebhookId, ApiError> {
+    WebhookId::parse(text).map_err(|err| ApiError::invalid("webhook", err.to_string()))
+}
+
+/// `{webhook}` and `{event}:redeliver`, for `POST /webhooks/{webhook}/dead-letters/{event}:redeliver`.
+#[derive(Debug, Clone)]
+pub struct RedeliverPath(pub WebhookId, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RedeliverPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Path((webhook, segment)) = Path::<(String, String)>::from_request_parts(parts, &())
+            .await
+            .map_err(|rejection| ApiError::invalid("path", rejection.body_text()))?;
+        let webhook = parse_webhook(&webhook)?;
+        let event = parse_redeliver_segment(&segment)?;
+        Ok(Self(webhook, event))
+    }
+}
+
+/// `<eventId>:redeliver` → the event id; any other action (or none) is no route.
+///
+/// # Errors
+/// `404` without the `:redeliver` action, `400` naming `event` for an id that is not a ULID.
+pub fn parse_redeliver_segment(segment: &str) -> Result<String, ApiError> {
+    let Some(("redeliver", id)) = segment.rsplit_once(':').map(|(id, action)| (action, id)) else {
+        return Err(ApiError::not_found("no such route"));
+    };
+    let canonical = ulid::Ulid::from_string(id)
+        .ok()
+        .map(|ulid| ulid.to_string())
+        .filter(|canonical| canonical == id);
+    canonical.ok_or_else(|| ApiError::invalid("event", "event must be an event id (a ULID)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +190,25 @@ mod tests {
         assert_eq!(status(&format!("{id}:explode")), ErrorCode::NotFound);
         assert_eq!(status("not-a-ulid"), ErrorCode::InvalidArgument);
         assert_eq!(status("not-a-ulid:start"), ErrorCode::InvalidArgument);
+    }
+
+    #[test]
+    fn redeliver_segments_need_the_action_and_a_ulid() {
+        let id = ulid::Ulid::generate().to_string();
+        assert_eq!(
+            parse_redeliver_segment(&format!("{id}:redeliver")).ok(),
+            Some(id.clone())
+        );
+        let code = |text: &str| match parse_redeliver_segment(text) {
+            Err(ApiError::Body(body)) => body.code,
+            other => panic!("expected an error, got {other:?}"),
+        };
+        assert_eq!(code(&id), ErrorCode::NotFound);
+        assert_eq!(code(&format!("{id}:retry")), ErrorCode::NotFound);
+        assert_eq!(code("nope:redeliver"), ErrorCode::InvalidArgument);
+        assert_eq!(
+            code(&format!("{}:redeliver", id.to_lowercase())),
+            ErrorCode::InvalidArgument
+        );
     }
 }

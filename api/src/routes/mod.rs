@@ -10,6 +10,9 @@ pub mod messages;
 pub mod openapi;
 pub mod pairing;
 pub mod sessions;
+mod webhook_bodies;
+pub mod webhook_dead_letters;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -69,6 +72,24 @@ pub fn build_router(state: AppState) -> Router {
             get(api_keys::list_api_keys).post(api_keys::create_api_key),
         )
         .route("/api/v1/api-keys/{key}", delete(api_keys::revoke_api_key))
+        .route(
+            "/api/v1/webhooks",
+            get(webhooks::list_webhooks).post(webhooks::create_webhook),
+        )
+        .route(
+            "/api/v1/webhooks/{webhook}",
+            get(webhooks::get_webhook)
+                .patch(webhooks::update_webhook)
+                .delete(webhooks::delete_webhook),
+        )
+        .route(
+            "/api/v1/webhooks/{webhook}/dead-letters",
+            get(webhook_dead_letters::list_dead_letters),
+        )
+        .route(
+            "/api/v1/webhooks/{webhook}/dead-letters/{event}",
+            post(webhook_dead_letters::redeliver_dead_letter),
+        )
         .route("/api/v1/gateways", get(gateways::list_gateways))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -11,7 +11,10 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use wagw_common::ErrorBody;
 
-use super::{api_keys, events, gateways, health, lifecycle, messages, pairing, sessions};
+use super::{
+    api_keys, events, gateways, health, lifecycle, messages, pairing, sessions, webhook_dead_letters,
+    webhooks,
+};
 
 /// Every error response: `{"error": {code, message, details}}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -145,7 +148,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(
         title = "WhatsApp Gateway",
-        description = "Sessions (WhatsApp numbers), their lifecycle and pairing, sending messages, API keys and the fleet. Every error is `{\"error\": {code, message, details}}`; every response carries `x-request-id`."
+        description = "Sessions (WhatsApp numbers), their lifecycle and pairing, sending messages, events and webhooks, API keys and the fleet. Every error is `{\"error\": {code, message, details}}`; every response carries `x-request-id`."
     ),
     paths(
         sessions::create_session, sessions::list_sessions, sessions::get_session,
@@ -156,6 +159,9 @@ impl Modify for BearerAuth {
         messages::send_message,
         events::list_events,
         api_keys::create_api_key, api_keys::list_api_keys, api_keys::revoke_api_key,
+        webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook,
+        webhooks::update_webhook, webhooks::delete_webhook,
+        webhook_dead_letters::list_dead_letters, webhook_dead_letters::redeliver_dead_letter,
         gateways::list_gateways,
         health::healthz, health::readyz, health::metrics,
     ),
@@ -168,6 +174,7 @@ impl Modify for BearerAuth {
         (name = "messages", description = "Sending messages from a working session"),
         (name = "events", description = "What happened to a session, replayed from the durable stream"),
         (name = "api-keys", description = "Credentials for scripts and services"),
+        (name = "webhooks", description = "Signed deliveries of events to your endpoints, retries and dead letters"),
         (name = "gateways", description = "The fleet"),
         (name = "operations", description = "Probes and metrics, without authentication"),
     )
@@ -212,6 +219,10 @@ mod tests {
             "/api/v1/api-keys",
             "/api/v1/api-keys/{key}",
             "/api/v1/gateways",
+            "/api/v1/webhooks",
+            "/api/v1/webhooks/{webhook}",
+            "/api/v1/webhooks/{webhook}/dead-letters",
+            "/api/v1/webhooks/{webhook}/dead-letters/{event}:redeliver",
         ] {
             let item = paths.get(path).unwrap_or_else(|| panic!("{path} missing"));
             for (_, op) in item.as_object().expect("operations") {
