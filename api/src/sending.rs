@@ -8,6 +8,7 @@
 //! the worker dedupes by message id.
 
 use bytes::Bytes;
+use wagw_common::SessionStatus;
 use wagw_common::messages::{MessageAccepted, MessageStatus, SendMessageV1};
 use wagw_common::subjects::CommandOp;
 use wagw_common::wire::Command;
@@ -30,17 +31,22 @@ pub struct SendRequest {
     pub request_id: String,
 }
 
-/// Admits and queues one send from the `working` session `located`.
+/// Admits and queues one send from the session `located`, which must be `working`; a retry
+/// whose key was already answered `202` gets that answer whatever the status is now.
 ///
 /// # Errors
-/// `429` when a limit is reached; `400` when the key was used for another request; `503` when
-/// Redis or the send stream is unavailable (nothing is remembered then).
+/// `409` when the session is not working; `429` when a limit is reached; `400` when the key
+/// was used for another request; `503` when Redis or the send stream is unavailable (nothing
+/// is remembered then).
 pub async fn accept(
     state: &AppState,
     located: &Located,
     request: &SendRequest,
 ) -> Result<MessageAccepted, ApiError> {
     let row = &located.row;
+    if row.status != SessionStatus::Working {
+        return answer_retry_of_not_working(state, located, request).await;
+    }
     let first = IdempotencyRecord {
         message_id: ulid::Ulid::generate().to_string(),
         fingerprint: idempotency::fingerprint(&request.to, &request.text),
@@ -93,6 +99,34 @@ pub async fn accept(
             }
             Ok(accepted(first.message_id))
         }
+    }
+}
+
+/// A send from a session that is not working: `409`, unless its key already holds a record of
+/// this request (accepted while the session worked), which answers as any retry does.
+async fn answer_retry_of_not_working(
+    state: &AppState,
+    located: &Located,
+    request: &SendRequest,
+) -> Result<MessageAccepted, ApiError> {
+    let row = &located.row;
+    let refusal = || {
+        ApiError::failed_precondition(format!(
+            "session is {}; only a working session can send",
+            row.status.as_str()
+        ))
+    };
+    let Some(key) = &request.idempotency_key else {
+        return Err(refusal());
+    };
+    let redis_key = (state.keys()).idempotency(&located.shard, &row.id, &key.sha256_hex());
+    let stored: Option<String> = redis::cmd("GET")
+        .arg(&redis_key)
+        .query_async(&mut state.redis())
+        .await?;
+    match stored {
+        Some(stored) => replay(state, located, request, &redis_key, &stored).await,
+        None => Err(refusal()),
     }
 }
 

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use wagw_common::messages::{MessageAccepted, recipient_jid, validate_text};
-use wagw_common::{Session, SessionStatus};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -30,19 +29,9 @@ pub struct SendMessageBody {
     pub text: String,
 }
 
-fn refuse_unless_working(row: &Session) -> Result<(), ApiError> {
-    if row.status != SessionStatus::Working {
-        return Err(ApiError::failed_precondition(format!(
-            "session is {}; only a working session can send",
-            row.status.as_str()
-        )));
-    }
-    Ok(())
-}
-
 #[utoipa::path(post, path = "/api/v1/sessions/{session}/messages", tag = "messages",
     summary = "Send a text message",
-    description = "Queues a text message from a `working` session and answers `202 {id, status: \"queued\"}` once it is durably accepted (stored in the gateway's send stream); the owning worker then sends it, and `message.sent`, `message.delivered`, `message.read` or `message.failed` events name it by `messageId`. Requires `send` (and `admin` for an admin session). A session that is not `working` is `409 failed_precondition`.\n\n**Rate limits.** The session's `ratePerMin` and `ratePerHour` hold across every edge: over either, the answer is `429 rate_limited` with a `Retry-After` header (seconds) and `details.retryAfterMs` and `details.window` (`minute` or `hour`). After an idle period a burst of `ratePerMin` is allowed at once, then one send per `60 s / ratePerMin`. A `PATCH` of the limits applies to the next send.\n\n**Idempotency.** Send an `Idempotency-Key` header (1-255 visible ASCII characters) to retry safely: within 24 h, a retry with the same key and the same body gets the first answer and sends nothing more; the same key with a different body is `400` (`details.field` = `Idempotency-Key`). Only `202` answers are remembered, so a retry after a `409`, `429` or `503` is evaluated afresh.",
+    description = "Queues a text message from a `working` session and answers `202 {id, status: \"queued\"}` once it is durably accepted (stored in the gateway's send stream); the owning worker then sends it, and `message.sent`, `message.delivered`, `message.read` or `message.failed` events name it by `messageId`. Requires `send` (and `admin` for an admin session). A session that is not `working` is `409 failed_precondition` (except for a retry whose `Idempotency-Key` was already answered `202`, which gets that answer).\n\n**Rate limits.** The session's `ratePerMin` and `ratePerHour` hold across every edge: over either, the answer is `429 rate_limited` with a `Retry-After` header (seconds) and `details.retryAfterMs` and `details.window` (`minute` or `hour`). After an idle period a burst of `ratePerMin` is allowed at once, then one send per `60 s / ratePerMin`. A `PATCH` of the limits applies to the next send.\n\n**Idempotency.** Send an `Idempotency-Key` header (1-255 visible ASCII characters) to retry safely: within 24 h, a retry with the same key and the same body gets the first answer and sends nothing more; the same key with a different body is `400` (`details.field` = `Idempotency-Key`). Only `202` answers are remembered, so a retry after a `409`, `429` or `503` is evaluated afresh.",
     params(
         ("session" = String, Path, description = "The session id (a ULID)"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1-255 visible ASCII characters, remembered 24 h"),
@@ -66,7 +55,6 @@ pub async fn send_message(
     let to = recipient_jid("to", &body.to)?;
     validate_text("text", &body.text)?;
     let idempotency_key = IdempotencyKey::from_headers(&headers)?;
-    refuse_unless_working(&located.row)?;
     let request = SendRequest {
         to,
         text: body.text,

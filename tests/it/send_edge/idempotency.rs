@@ -1,13 +1,15 @@
-//! `Idempotency-Key`: a retry gets the first answer and queues nothing more, concurrent
-//! duplicates are one job, another body under the same key is refused, and a record left
-//! `pending` (its edge died before the stream answered) is published again under its id.
+//! `Idempotency-Key`: a retry gets the first answer and queues nothing more (even once the
+//! session stopped), concurrent duplicates are one job, another body under the same key is
+//! refused, and a record left `pending` (its edge died before the stream answered) is
+//! published again under its id.
 
-use super::{GW, PHONE, assert_queued, hello, working_session_without_worker};
+use super::{GW, PHONE, assert_queued, hello, one_gateway, working_session_without_worker};
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use wagw_tests::assertions::assert_invalid_field;
+use wagw_tests::assertions::{assert_error, assert_invalid_field, assert_status};
+use wagw_tests::{ORG_A, TestApp, id_of, session_path};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_key_and_body_twice_is_one_id_and_one_job() {
@@ -108,4 +110,30 @@ async fn a_pending_record_is_published_again_under_its_message_id_and_then_accep
         .await;
     assert_eq!(assert_queued(&again), message_id);
     assert_eq!(app.send_jobs(GW).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_the_session_stopped_still_gets_the_first_answer() {
+    let app = TestApp::spawn(one_gateway()).await;
+    let owner = app.jwt(ORG_A, "owner");
+    let id = id_of(&app.paired_session(&owner, PHONE).await);
+    let first = app
+        .send_message(&owner, &id, &hello(PHONE), Some("before-stop"))
+        .await;
+    let message_id = assert_queued(&first);
+    let stopped = app.post_empty(&session_path(&id, ":stop"), &owner).await;
+    assert_eq!(assert_status(&stopped, StatusCode::OK)["status"], "stopped");
+    let retry = app
+        .send_message(&owner, &id, &hello(PHONE), Some("before-stop"))
+        .await;
+    assert_eq!(assert_queued(&retry), message_id);
+    let other = json!({"to": PHONE, "text": "another text"});
+    let reused = app
+        .send_message(&owner, &id, &other, Some("before-stop"))
+        .await;
+    assert_invalid_field(&reused, "Idempotency-Key");
+    let fresh = app
+        .send_message(&owner, &id, &hello(PHONE), Some("after-stop"))
+        .await;
+    assert_error(&fresh, StatusCode::CONFLICT, "failed_precondition");
 }
