@@ -1,9 +1,10 @@
 //! Accepting a send: admission (the `Idempotency-Key` record and the session's rate limits, in
 //! one Redis script), then the job into the gateway's send stream, then the record marked
-//! `accepted`; or, when the job cannot be queued, the record deleted and the rate cell refunded.
+//! `accepted`. When the job cannot be queued (`503`), a key's record stays `pending`, and
+//! without a key the rate cell is refunded.
 //!
-//! Only a `202` is remembered under a key. A retry whose key holds a `pending` record (the first
-//! request still in flight, or its edge died before the stream answered) publishes the job again
+//! A retry whose key holds a `pending` record (the first request still in flight, its edge died
+//! before the stream answered, or its publish failed) publishes the job again
 //! under the stored message id: the stream drops it if it already has it (`Nats-Msg-Id`), and
 //! the worker dedupes by message id.
 
@@ -211,19 +212,19 @@ async fn mark_accepted(state: &AppState, key: &str, pending: &str, record: &Idem
     }
 }
 
-/// After a failed publish: forgets the key's `pending` record if it is still ours (so a retry
-/// is evaluated afresh) and gives the rate cell back.
+/// After a failed publish. With a key, its `pending` record stays: the stream may have stored
+/// the job even though no acknowledgement came back, and a retry with the key then publishes
+/// it again under the same message id (dropped as a duplicate if it was stored) instead of
+/// queuing a second message; the rate cell stays used, as the message may go out. Without a
+/// key nothing can tie a retry to this attempt, so the rate cell is given back.
 async fn undo(state: &AppState, located: &Located, claim: Option<&(String, String)>, refund: bool) {
-    if let Some((key, pending)) = claim
-        && let Err(err) = idempotency::swap(state.redis(), key, pending, None).await
-    {
-        tracing::warn!(error = %err, "could not delete an idempotency record after a failed send; a retry with its key publishes again");
+    if claim.is_some() || !refund {
+        return;
     }
-    if refund
-        && let Err(err) = state
-            .limiter()
-            .refund(&located.shard, &located.row.id)
-            .await
+    if let Err(err) = state
+        .limiter()
+        .refund(&located.shard, &located.row.id)
+        .await
     {
         tracing::warn!(error = %err, "could not refund a rate cell after a failed send");
     }

@@ -19,6 +19,7 @@ mod openapi;
 mod pagination;
 mod pairing;
 mod roles;
+mod send_e2e;
 mod send_edge;
 mod send_worker;
 mod sessions;

@@ -12,8 +12,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use wagw_common::ErrorBody;
 
 use super::{
-    api_keys, events, gateways, health, lifecycle, messages, pairing, sessions, webhook_dead_letters,
-    webhooks,
+    api_keys, events, gateways, health, lifecycle, messages, pairing, sessions,
+    webhook_dead_letters, webhooks,
 };
 
 /// Every error response: `{"error": {code, message, details}}`.
