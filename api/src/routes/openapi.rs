@@ -179,7 +179,10 @@ mod tests {
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
         assert!(doc["components"]["schemas"]["Session"].is_object());
         for schema in ["WebhookView", "CreatedWebhook", "DeadLetter", "Redelivery"] {
-            assert!(doc["components"]["schemas"][schema].is_object(), "{schema} missing");
+            assert!(
+                doc["components"]["schemas"][schema].is_object(),
+                "{schema} missing"
+            );
         }
         let redeliver = &paths["/api/v1/webhooks/{webhook}/dead-letters/{event}:redeliver"];
         assert_eq!(redeliver["post"]["tags"][0], "webhooks");
