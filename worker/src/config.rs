@@ -326,6 +326,17 @@ mod tests {
             ),
             (30, 120, 5000)
         );
+        let hooks = &config.webhooks;
+        assert_eq!(hooks.webhooks_stream, "WAGW_WEBHOOKS");
+        assert_eq!(
+            (hooks.webhook_timeout_ms, hooks.webhook_concurrency),
+            (10_000, 4)
+        );
+        assert_eq!(
+            (hooks.webhook_retry_min_ms, hooks.webhook_retry_max_ms),
+            (1000, 600_000)
+        );
+        assert_eq!(hooks.webhook_retry_window_secs, 86_400);
     }
 
     #[test]
@@ -356,6 +367,18 @@ mod tests {
             (
                 &["--reconnect-jitter-ms", "soon"][..],
                 "WAGW_RECONNECT_JITTER_MS",
+            ),
+            (
+                &["--webhook-timeout-ms", "10"][..],
+                "WAGW_WEBHOOK_TIMEOUT_MS",
+            ),
+            (
+                &["--webhook-concurrency", "0"][..],
+                "WAGW_WEBHOOK_CONCURRENCY",
+            ),
+            (
+                &["--webhook-retry-window-secs", "0"][..],
+                "WAGW_WEBHOOK_RETRY_WINDOW_SECS",
             ),
         ] {
             let err = parse(args).expect_err("bad value refused");

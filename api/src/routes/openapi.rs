@@ -232,6 +232,18 @@ mod tests {
         }
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
         assert!(doc["components"]["schemas"]["Session"].is_object());
+        for schema in ["WebhookView", "CreatedWebhook", "DeadLetter", "Redelivery"] {
+            assert!(
+                doc["components"]["schemas"][schema].is_object(),
+                "{schema} missing"
+            );
+        }
+        let redeliver = &paths["/api/v1/webhooks/{webhook}/dead-letters/{event}:redeliver"];
+        assert_eq!(redeliver["post"]["tags"][0], "webhooks");
+        assert!(redeliver["post"]["responses"]["202"].is_object());
+        assert!(redeliver["post"]["responses"]["404"].is_object());
+        let create = &paths["/api/v1/webhooks"]["post"];
+        assert!(create["requestBody"]["content"]["application/json"]["schema"].is_object());
     }
 
     #[test]
