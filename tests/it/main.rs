@@ -20,6 +20,7 @@ mod pagination;
 mod pairing;
 mod roles;
 mod send_worker;
+mod send_worker_handover;
 mod sessions;
 mod sim_controls;
 mod status_events;
