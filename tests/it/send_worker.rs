@@ -222,3 +222,35 @@ async fn incoming_messages_are_marked_read_only_with_auto_read() {
     assert!(taps.journal_of(&ignoring, "marked_read").is_empty());
     assert!(taps.events(&ignoring, types::MESSAGE_READ).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_for_a_reconnecting_session_waits_and_is_sent_once_it_is_working_again() {
+    let app = TestApp::spawn(TestOptions {
+        gateways: vec!["gw-a".into()],
+        reconnect_min_ms: 1500,
+        reconnect_max_ms: 1500,
+        ..TestOptions::default()
+    })
+    .await;
+    let taps = SendTaps::start(&app.nats, &app.subjects, "gw-a").await;
+    let target = SendTarget::new(&app.nats, &app.subjects, "gw-a", app.options.shards);
+    let owner = app.jwt(ORG_A, "owner");
+    let id = working_session(&app, &owner, json!({"presenceTyping": false})).await;
+    assert!(
+        app.sim("gw-a", &id, SimAction::Disconnect, json!({}))
+            .await
+            .ok
+    );
+    app.wait_for_status(&owner, &id, "starting", SOON).await;
+    let job = send_job(ORG_A, TO, "after the reconnect");
+    target.publish(&id, &job).await;
+    taps.until(SOON, "message.sent", |t| {
+        t.message_events(&id, types::MESSAGE_SENT, &job.message_id)
+            .pop()
+    })
+    .await;
+    // No link while reconnecting: the send can only follow the second `connected`.
+    let journal = taps.journal(&id);
+    let kinds: Vec<&str> = journal.iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert_eq!(kinds, ["connected", "closed", "connected", "sent_text"]);
+}
