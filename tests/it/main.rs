@@ -22,6 +22,7 @@ mod roles;
 mod send_e2e;
 mod send_edge;
 mod send_worker;
+mod send_worker_handover;
 mod sessions;
 mod sim_controls;
 mod status_events;

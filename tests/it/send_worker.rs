@@ -1,14 +1,14 @@
 //! The worker's send pipeline, from a job in the send stream to the phone: sent under the
 //! derived WhatsApp id, typing, per-session order, refusal when not working, exactly once
-//! across redeliveries and a SIGKILL; and the events of incoming messages with `autoRead`.
+//! across redeliveries; and the events of incoming messages with `autoRead`. Handovers of a
+//! shard mid-send are in `send_worker_handover.rs`.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::time::Duration;
 use wagw_common::events::types;
 use wagw_common::sim::SimAction;
 use wagw_tests::sends::{SendTaps, SendTarget, send_job};
-use wagw_tests::{FleetApp, FleetOptions, ORG_A, SOON, TestApp, TestOptions, id_of, session_path};
+use wagw_tests::{ORG_A, SOON, TestApp, TestOptions, id_of, session_path};
 use wagw_worker::send::wa_message_id;
 
 const PHONE: &str = "6281234567890";
@@ -224,54 +224,33 @@ async fn incoming_messages_are_marked_read_only_with_auto_read() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_send_interrupted_by_a_sigkill_is_sent_exactly_once_by_the_survivor() {
-    let ack_wait = ("WAGW_SEND_ACK_WAIT_SECS".to_owned(), "3".to_owned());
-    let mut fleet = FleetApp::spawn(FleetOptions {
-        workers: 2,
-        extra_env: vec![ack_wait],
-        ..FleetOptions::default()
+async fn a_job_for_a_reconnecting_session_waits_and_is_sent_once_it_is_working_again() {
+    let app = TestApp::spawn(TestOptions {
+        gateways: vec!["gw-a".into()],
+        reconnect_min_ms: 1500,
+        reconnect_max_ms: 1500,
+        ..TestOptions::default()
     })
     .await;
-    let (gw, shards) = (fleet.gateway.clone(), fleet.options.shards);
-    let taps = SendTaps::start(&fleet.app.nats, &fleet.app.subjects, &gw).await;
-    let target = SendTarget::new(&fleet.app.nats, &fleet.app.subjects, &gw, shards);
-    let id = fleet.working_sessions(1).await.remove(0);
-    let path = session_path(&id, "");
-    let (status, row, _) = fleet
-        .app
-        .patch(&path, &fleet.token, &json!({"presenceTyping": true}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{row}");
-    // Long enough that "typing…" lasts the whole WAGW_TYPING_MAX_MS (5 s).
-    let job = send_job(ORG_A, TO, &"long text ".repeat(30));
-    let wa_id = wa_message_id(&job.message_id);
-    target.publish(&id, &job).await;
-
-    let typing = taps
-        .until(SOON, "the owner typing", |t| {
-            t.journal_of(&id, "presence").pop()
-        })
-        .await;
-    let owner = typing["workerId"].as_str().expect("a worker id").to_owned();
-    fleet.sigkill(&owner);
-
-    let within = Duration::from_secs(40);
-    let sent = taps
-        .until(within, "message.sent", |t| {
-            t.message_events(&id, types::MESSAGE_SENT, &job.message_id)
-                .pop()
-        })
-        .await;
-    assert_eq!(sent.data["waMessageId"], wa_id.as_str());
-    // Once acknowledged the job has left the work queue: no later delivery can send it again.
-    target.wait_all_acknowledged(SOON).await;
-    let texts = taps.sent_texts(&id, &wa_id);
-    assert_eq!(texts.len(), 1, "exactly one send: {texts:?}");
-    assert_ne!(texts[0]["workerId"], owner.as_str(), "the survivor sent it");
-    assert_eq!(
-        taps.message_events(&id, types::MESSAGE_SENT, &job.message_id)
-            .len(),
-        1
+    let taps = SendTaps::start(&app.nats, &app.subjects, "gw-a").await;
+    let target = SendTarget::new(&app.nats, &app.subjects, "gw-a", app.options.shards);
+    let owner = app.jwt(ORG_A, "owner");
+    let id = working_session(&app, &owner, json!({"presenceTyping": false})).await;
+    assert!(
+        app.sim("gw-a", &id, SimAction::Disconnect, json!({}))
+            .await
+            .ok
     );
-    fleet.finish().await;
+    app.wait_for_status(&owner, &id, "starting", SOON).await;
+    let job = send_job(ORG_A, TO, "after the reconnect");
+    target.publish(&id, &job).await;
+    taps.until(SOON, "message.sent", |t| {
+        t.message_events(&id, types::MESSAGE_SENT, &job.message_id)
+            .pop()
+    })
+    .await;
+    // No link while reconnecting: the send can only follow the second `connected`.
+    let journal = taps.journal(&id);
+    let kinds: Vec<&str> = journal.iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert_eq!(kinds, ["connected", "closed", "connected", "sent_text"]);
 }
