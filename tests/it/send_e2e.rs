@@ -1,5 +1,5 @@
 //! Sending end to end: a message the edge accepted (202) is sent by the owning worker, its
-//! events replay from the durable stream in order, and a message accepted just before its
+//! events replay from the durable stream, and a message accepted just before its
 //! owner is SIGKILLed is still sent exactly once, by the survivor or by the owner.
 
 use reqwest::StatusCode;
@@ -31,7 +31,7 @@ async fn replayed(app: &TestApp, token: &str, id: &str) -> Vec<(String, Value)> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_message_accepted_by_the_edge_is_sent_and_its_events_replay_in_order() {
+async fn a_message_accepted_by_the_edge_is_sent_and_its_events_replay() {
     let app = TestApp::spawn(TestOptions::default()).await;
     let gw = app.options.gateways[0].clone();
     let taps = SendTaps::start(&app.nats, &app.subjects, &gw).await;
@@ -67,14 +67,16 @@ async fn a_message_accepted_by_the_edge_is_sent_and_its_events_replay_in_order()
     })
     .await;
 
-    // The replay holds the message's events in the order they happened: sent, then delivered.
-    let ours: Vec<String> = replayed(&app, &owner, &id)
+    // The replay holds the message's events once each. Their relative order is not promised:
+    // a receipt can overtake `message.sent` (docs/events.md).
+    let mut ours: Vec<String> = replayed(&app, &owner, &id)
         .await
         .into_iter()
         .filter(|(_, mid)| mid == message_id.as_str())
         .map(|(kind, _)| kind)
         .collect();
-    assert_eq!(ours, [types::MESSAGE_SENT, types::MESSAGE_DELIVERED]);
+    ours.sort();
+    assert_eq!(ours, [types::MESSAGE_DELIVERED, types::MESSAGE_SENT]);
     app.shutdown().await;
 }
 
