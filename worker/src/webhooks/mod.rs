@@ -8,7 +8,7 @@
 //!    ([`limiter`]), retried with backoff by `nak` ([`retry`]) until the retry window ends,
 //!    then kept as a dead letter ([`store`]).
 //!
-//! Both pumps ([`pump`]) stop taking messages when the worker begins to shut down; what is
+//! Both pumps (`pump`) stop taking messages when the worker begins to shut down; what is
 //! under way finishes (or is handed out again by JetStream after its ack wait).
 
 pub mod attempt;
