@@ -204,7 +204,7 @@ async fn publish_job(
 /// the job is durable already, and a retry would only publish it again under the same id.
 async fn mark_accepted(state: &AppState, key: &str, pending: &str, record: &IdempotencyRecord) {
     let done = match record.accepted().to_json() {
-        Ok(accepted) => idempotency::swap(state.redis(), key, pending, Some(&accepted)).await,
+        Ok(accepted) => idempotency::swap(state.redis(), key, pending, &accepted).await,
         Err(err) => Err(err),
     };
     if let Err(err) = done {

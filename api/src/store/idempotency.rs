@@ -3,8 +3,8 @@
 //! The record lives at [`Keys::idempotency`] (the session's shard hash tag, the header value
 //! hashed with SHA-256) for [`IDEMPOTENCY_TTL_SECS`]. It is written `pending` by the admission
 //! script when a send is admitted (`rate_limit.lua`), turned `accepted` once the send stream
-//! acknowledged the job, and deleted if the job could not be queued. Every update is a
-//! compare-and-swap on the exact stored JSON, so an edge never overwrites another's record.
+//! acknowledged the job; a job that could not be queued leaves it `pending`, so a retry with the
+//! key republishes the same message. Every update is a compare-and-swap on the exact stored JSON, so an edge never overwrites another's record.
 //!
 //! [`Keys::idempotency`]: wagw_common::keys::Keys::idempotency
 //! [`IDEMPOTENCY_TTL_SECS`]: wagw_common::messages::IDEMPOTENCY_TTL_SECS
@@ -23,18 +23,14 @@ use crate::error::ApiError;
 /// The request header.
 pub const HEADER: &str = "idempotency-key";
 
-/// `SET KEYS[1] ARGV[2] KEEPTTL` (or `DEL` when `ARGV[2]` is empty) only while it holds ARGV[1].
+/// `SET KEYS[1] ARGV[2] KEEPTTL` only while it holds ARGV[1].
 static SWAP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
-if ARGV[2] == '' then
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
-end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 return 1
 ",
     )
@@ -135,9 +131,8 @@ impl IdempotencyRecord {
     }
 }
 
-/// Replaces the record at `key` by `replacement` (keeping its TTL), or deletes it when
-/// `replacement` is `None`, but only while it still holds exactly `expected`. Returns whether
-/// it did.
+/// Replaces the record at `key` by `replacement` (keeping its TTL), but only while it still
+/// holds exactly `expected`. Returns whether it did.
 ///
 /// # Errors
 /// Redis failures.
@@ -145,13 +140,10 @@ pub async fn swap(
     mut redis: ConnectionManager,
     key: &str,
     expected: &str,
-    replacement: Option<&str>,
+    replacement: &str,
 ) -> Result<bool, ApiError> {
     let mut invocation = SWAP.prepare_invoke();
-    invocation
-        .key(key)
-        .arg(expected)
-        .arg(replacement.unwrap_or(""));
+    invocation.key(key).arg(expected).arg(replacement);
     let swapped: i64 = invocation.invoke_async(&mut redis).await?;
     Ok(swapped == 1)
 }

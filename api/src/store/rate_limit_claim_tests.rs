@@ -115,20 +115,16 @@ async fn a_record_is_swapped_only_while_it_holds_the_expected_value_and_keeps_it
     let id = SessionId::generate();
     let key = idem_key(&id, "k4");
     admit_with_key(&limiter, &id, &key, RECORD, None).await;
-    let stale = swap(conn.clone(), &key, "not it", Some("x")).await;
+    let stale = swap(conn.clone(), &key, "not it", "x").await;
     assert!(!stale.expect("swap"));
     assert!(
-        swap(conn.clone(), &key, RECORD, Some("accepted"))
+        swap(conn.clone(), &key, RECORD, "accepted")
             .await
             .expect("swap")
     );
     assert_eq!(query::<String>(&redis, "GET", &key).await, "accepted");
     assert!(query::<i64>(&redis, "TTL", &key).await > 86_000, "KEEPTTL");
-    assert!(!swap(conn.clone(), &key, RECORD, None).await.expect("swap"));
-    assert!(
-        swap(conn.clone(), &key, "accepted", None)
-            .await
-            .expect("swap")
-    );
-    assert_eq!(query::<i64>(&redis, "EXISTS", &key).await, 0);
+    // The old value no longer matches: a second swap from it changes nothing.
+    assert!(!swap(conn.clone(), &key, RECORD, "x").await.expect("swap"));
+    assert_eq!(query::<String>(&redis, "GET", &key).await, "accepted");
 }

@@ -18,9 +18,6 @@ use wagw_common::{OrganizationId, WebhookId};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// How long creating the stream or publishing a job may take.
-const JETSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
-
 /// Where a page resumes: after this (failure time, event id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
@@ -180,24 +177,13 @@ pub async fn redeliver(
     Ok(Some(queued_at))
 }
 
-/// Publishes a job with a fresh `Nats-Msg-Id`, creating the delivery stream if missing (the
-/// same settings the workers use).
+/// Publishes a job with a fresh `Nats-Msg-Id`. Only when the delivery stream is missing is it
+/// created (the same settings the workers use) and the publish tried once more.
 async fn publish(state: &AppState, job: &DeliveryJob) -> Result<(), String> {
-    let mut js = jetstream::new(state.nats().clone());
-    js.set_timeout(JETSTREAM_TIMEOUT);
-    let config = jetstream::stream::Config {
-        name: state.config().webhooks_stream.clone(),
-        description: Some(DELIVERY_STREAM_DESCRIPTION.to_owned()),
-        subjects: vec![state.subjects().webhook_deliveries_everywhere()],
-        retention: jetstream::stream::RetentionPolicy::WorkQueue,
-        storage: jetstream::stream::StorageType::File,
-        duplicate_window: Duration::from_secs(DELIVERY_DUPLICATE_WINDOW_SECS),
-        ..Default::default()
-    };
-    js.get_or_create_stream(config)
-        .await
-        .map_err(|err| format!("creating the delivery stream: {err}"))?;
-    let payload = serde_json::to_vec(job).map_err(|err| err.to_string())?;
+    let js = state.jetstream();
+    let payload: bytes::Bytes = serde_json::to_vec(job)
+        .map_err(|err| err.to_string())?
+        .into();
     let mut headers = async_nats::HeaderMap::new();
     let msg_id = format!(
         "{}.{}.{}",
@@ -209,11 +195,28 @@ async fn publish(state: &AppState, job: &DeliveryJob) -> Result<(), String> {
     let subject = state
         .subjects()
         .webhook_delivery(&job.organization_id, &job.webhook_id);
-    let ack = js
-        .publish_with_headers(subject, headers, payload.into())
-        .await
-        .map_err(|err| err.to_string())?;
-    ack.await.map(drop).map_err(|err| err.to_string())
+    let attempt = || async {
+        let ack = js
+            .publish_with_headers(subject.clone(), headers.clone(), payload.clone())
+            .await?;
+        ack.await.map(drop)
+    };
+    match attempt().await {
+        Err(err) if err.kind() == jetstream::context::PublishErrorKind::StreamNotFound => {
+            let config = jetstream::stream::Config {
+                name: state.config().webhooks_stream.clone(),
+                description: Some(DELIVERY_STREAM_DESCRIPTION.to_owned()),
+                subjects: vec![state.subjects().webhook_deliveries_everywhere()],
+                retention: jetstream::stream::RetentionPolicy::WorkQueue,
+                storage: jetstream::stream::StorageType::File,
+                duplicate_window: Duration::from_secs(DELIVERY_DUPLICATE_WINDOW_SECS),
+                ..Default::default()
+            };
+            crate::send_stream::ensure_stream(js, config).await?;
+            attempt().await.map_err(|err| err.to_string())
+        }
+        other => other.map_err(|err| err.to_string()),
+    }
 }
 
 #[cfg(test)]
