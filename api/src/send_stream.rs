@@ -13,15 +13,17 @@ use async_nats::jetstream::{self, stream};
 use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
 use wagw_common::GatewayId;
-use wagw_common::messages::send_stream_name;
+use wagw_common::messages::{
+    SEND_STREAM_DUPLICATE_WINDOW_SECS, SEND_STREAM_MAX_AGE_SECS, send_stream_name,
+};
 use wagw_common::wire::REQUEST_ID_HEADER;
 
 use crate::state::AppState;
 
 /// How long the stream remembers message ids to drop a republished job.
-pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(SEND_STREAM_DUPLICATE_WINDOW_SECS);
 /// How long an accepted job may wait for its worker before the stream drops it.
-pub const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+pub const MAX_AGE: Duration = Duration::from_secs(SEND_STREAM_MAX_AGE_SECS);
 /// How long creating (or finding) a stream may take.
 const ENSURE_TIMEOUT: Duration = Duration::from_secs(2);
 const MIN_BACKOFF: Duration = Duration::from_millis(50);

@@ -24,6 +24,12 @@ use serde::{Deserialize, Serialize};
 
 /// The default prefix of the per-gateway send stream names (`WAGW_SEND_STREAM_PREFIX`).
 pub const DEFAULT_SEND_STREAM_PREFIX: &str = "WAGW_SEND";
+/// How long a send stream remembers a job's `Nats-Msg-Id` (the message id) to drop a
+/// republished job. The edge and the workers create the stream with the same settings.
+pub const SEND_STREAM_DUPLICATE_WINDOW_SECS: u64 = 120;
+/// How long a send stream keeps a job no worker has consumed (a gateway with no worker for this
+/// long loses it).
+pub const SEND_STREAM_MAX_AGE_SECS: u64 = 7 * 24 * 3600;
 /// Bounds of `text`, in characters (Unicode scalar values).
 pub const TEXT_CHARS: std::ops::RangeInclusive<usize> = 1..=65_536;
 /// How long an `Idempotency-Key` is remembered.

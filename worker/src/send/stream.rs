@@ -7,13 +7,15 @@ use async_nats::jetstream::stream::{self, RetentionPolicy, StorageType};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use wagw_common::messages::{SEND_STREAM_DUPLICATE_WINDOW_SECS, SEND_STREAM_MAX_AGE_SECS};
+
 use crate::Worker;
 use crate::event_stream::{JETSTREAM_TIMEOUT, ensure_stream};
 
 /// How long the stream remembers a job's `Nats-Msg-Id` (the message id) to drop a republish.
-const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
-/// How long an unconsumed job is kept (a gateway with no worker for a week loses it).
-const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(SEND_STREAM_DUPLICATE_WINDOW_SECS);
+/// How long an unconsumed job is kept.
+const MAX_AGE: Duration = Duration::from_secs(SEND_STREAM_MAX_AGE_SECS);
 /// Jobs of one shard handed out and not yet acknowledged, at most.
 pub const MAX_ACK_PENDING: i64 = 1000;
 
