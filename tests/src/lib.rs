@@ -19,6 +19,8 @@
 //! - [`store`]: peeking at Redis through the shared key layout.
 //! - [`edge`]: extra edges on a stack ([`edge::TestEdge`]); [`send`]: sending through the edge
 //!   and reading the jobs in a gateway's send stream.
+//! - [`edge_procs`]: the `wagw-api` binary as a process with JSON logs, next to worker
+//!   processes.
 //! - [`assertions`]: the error envelope, ULIDs, timestamps, key and code formats.
 //! - [`sends`]: send jobs published as the edge does, and taps on what workers did with them.
 //! - [`worker_stack`]: [`WorkerStack`], in-process workers with no edge, driven over NATS
@@ -30,6 +32,7 @@ pub mod app;
 pub mod assertions;
 pub mod bus;
 pub mod edge;
+pub mod edge_procs;
 pub mod fake_driver;
 pub mod fleet;
 pub mod fleet_app;

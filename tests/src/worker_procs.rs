@@ -1,6 +1,6 @@
 //! `wagw-worker` binaries as child processes, for fleet tests and the failover benchmark:
 //! started with their own `WAGW_WORKER_ID`, logging to `target/test-logs/`, stopped with a
-//! real SIGKILL or SIGTERM.
+//! real SIGKILL or SIGTERM. It also builds the `wagw-api` binary for [`crate::edge_procs`].
 //!
 //! # Finding the binary
 //! Cargo builds a dependency's library for the tests of another crate, never its binaries, so
@@ -33,13 +33,27 @@ fn profile_dir() -> anyhow::Result<PathBuf> {
 /// When the build fails; the message names the build log.
 pub fn worker_binary() -> anyhow::Result<PathBuf> {
     static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BINARY
-        .get_or_init(|| build_worker().map_err(|error| format!("{error:#}")))
+    built_once(&BINARY, "wagw-worker")
+}
+
+/// Builds (once per process) and returns the path of the `wagw-api` binary, for tests that
+/// need the edge as a process of its own (its log, its exit).
+///
+/// # Errors
+/// When the build fails; the message names the build log.
+pub fn edge_binary() -> anyhow::Result<PathBuf> {
+    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    built_once(&BINARY, "wagw-api")
+}
+
+fn built_once(cell: &OnceLock<Result<PathBuf, String>>, name: &str) -> anyhow::Result<PathBuf> {
+    cell.get_or_init(|| build_binary(name).map_err(|error| format!("{error:#}")))
         .clone()
         .map_err(anyhow::Error::msg)
 }
 
-fn build_worker() -> anyhow::Result<PathBuf> {
+/// `cargo build -p <name> --bin <name>` (each binary is named after its package).
+fn build_binary(name: &str) -> anyhow::Result<PathBuf> {
     let profile_dir = profile_dir()?;
     let target_dir = profile_dir.parent().context("target/ holds the profile")?;
     let profile = profile_dir
@@ -48,12 +62,12 @@ fn build_worker() -> anyhow::Result<PathBuf> {
         .context("the profile directory has a UTF-8 name")?;
     // `debug` is the directory of the `dev` profile; every other profile has its own name.
     let profile = if profile == "debug" { "dev" } else { profile };
-    let log_path = logs_dir()?.join("build-wagw-worker.log");
+    let log_path = logs_dir()?.join(format!("build-{name}.log"));
     let log = std::fs::File::create(&log_path)
         .with_context(|| format!("creating {}", log_path.display()))?;
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
     let status = Command::new(env!("CARGO"))
-        .args(["build", "-p", "wagw-worker", "--bin", "wagw-worker"])
+        .args(["build", "-p", name, "--bin", name])
         .args(["--profile", profile])
         .arg("--manifest-path")
         .arg(&manifest)
@@ -63,13 +77,13 @@ fn build_worker() -> anyhow::Result<PathBuf> {
         .stdout(log.try_clone().context("cloning the log handle")?)
         .stderr(log)
         .status()
-        .context("running cargo build for wagw-worker")?;
+        .with_context(|| format!("running cargo build for {name}"))?;
     anyhow::ensure!(
         status.success(),
-        "cargo build -p wagw-worker failed ({status}); see {}",
+        "cargo build -p {name} failed ({status}); see {}",
         log_path.display()
     );
-    let binary = profile_dir.join("wagw-worker");
+    let binary = profile_dir.join(name);
     anyhow::ensure!(
         binary.is_file(),
         "{} missing after the build",

@@ -140,7 +140,7 @@ fn make_span<B>(request: &Request<B>) -> Span {
         "http.request",
         http.method = %request.method(),
         http.matched_path = matched_path,
-        http.request_id = request_id,
+        request_id,
     )
 }
 

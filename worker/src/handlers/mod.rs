@@ -98,7 +98,7 @@ impl Worker {
                     if err.is_server_side() {
                         tracing::warn!(duration_ms, error = %err, code = %body.code, "command failed");
                     } else {
-                        tracing::info!(duration_ms, code = %body.code, message = %body.message, "command refused");
+                        tracing::info!(duration_ms, code = %body.code, reason = %body.message, "command refused");
                     }
                     Reply::refused(body)
                 }

@@ -50,6 +50,7 @@ impl Worker {
             subject = job.subject(),
             session.id = tracing::field::Empty,
             message.id = tracing::field::Empty,
+            request_id = job.request_id().unwrap_or_default(),
         );
         async {
             let send = match self.decode_send(job) {

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use wagw_common::SessionId;
+use wagw_common::wire::REQUEST_ID_HEADER;
 
 use crate::Worker;
 
@@ -71,6 +72,12 @@ pub struct Job {
 impl Job {
     pub fn subject(&self) -> &str {
         self.message.subject.as_str()
+    }
+
+    /// The id of the HTTP request that queued the job, as the edge put it in the headers.
+    pub fn request_id(&self) -> Option<&str> {
+        let headers = self.message.headers.as_ref()?;
+        headers.get(REQUEST_ID_HEADER).map(|value| value.as_str())
     }
 
     /// Acks, `nak`s or terminates the job and lets go of it.
