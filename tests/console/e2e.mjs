@@ -6,7 +6,13 @@
 // it reads `paired` on stdin once the test has sent the sim's `pair` control.
 //
 // Environment: WAGW_CONSOLE_URL (the edge), WAGW_CONSOLE_KEY (an API key), WAGW_CONSOLE_CHROMIUM
-// (the browser), WAGW_CONSOLE_ARTIFACTS (where screenshots go).
+// (the browser), WAGW_CONSOLE_ARTIFACTS (where screenshots go), WAGW_CONSOLE_SCENARIO: `pair`
+// (the default: QR, pairing, stop, delete, pairing code) or `rotation` (the QR refreshes itself
+// when its countdown runs out, and the console offers a new one once the pairing gave up; run
+// against short sim QR timings: it prints `rotated`, `ended`, `restarted`) or `reconnect` (the
+// status stream comes back by itself after the edge restarts: it prints `live`, then `down`
+// once the test stopped the edge, then `live` again once it is back, and reads `created <id>`
+// to print `seen` when that session shows in the list).
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -64,7 +70,10 @@ try {
     args: FLAGS,
     viewport: { width: 1360, height: 820 },
   });
-  await run(await context.newPage());
+  const scenario = process.env.WAGW_CONSOLE_SCENARIO || "pair";
+  const scenarios = { pair: runPair, rotation: runRotation, reconnect: runReconnect };
+  if (!scenarios[scenario]) throw new Error(`unknown scenario ${scenario}`);
+  await scenarios[scenario](await context.newPage());
   say("done");
 } catch (err) {
   say(`fail ${String(err && err.message ? err.message : err).split("\n")[0]}`);
@@ -76,7 +85,8 @@ try {
   process.stdin.destroy();
 }
 
-async function run(page) {
+/** Opens the console, watching for script errors and CSP violations; returns helpers. */
+async function openConsole(page) {
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   const problems = [];
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
@@ -86,18 +96,34 @@ async function run(page) {
       problems.push(`console error: ${message.text()}`);
     }
   });
-  const byId = (id) => page.getByTestId(id);
-  const row = (id) => page.locator(`[data-testid="session-row"][data-session-id="${id}"]`);
-  const expectText = async (locator, pattern, what) => {
-    await locator.filter({ hasText: pattern }).first().waitFor().catch(async () => {
-      const actual = await locator.first().textContent().catch(() => "(absent)");
-      throw new Error(`${what}: expected ${pattern}, saw ${JSON.stringify(actual)}`);
-    });
-  };
-
   const response = await page.goto(`${baseUrl}/console`);
   const csp = response.headers()["content-security-policy"] || "";
   if (!csp.includes("default-src 'self'")) throw new Error(`no strict CSP: ${csp}`);
+  const byId = (id) => page.getByTestId(id);
+  return {
+    byId,
+    row: (id) => page.locator(`[data-testid="session-row"][data-session-id="${id}"]`),
+    qrImage: () => page.locator('[data-testid="qr-image"][src^="blob:"]'),
+    expectText: async (locator, pattern, what) => {
+      await locator.filter({ hasText: pattern }).first().waitFor().catch(async () => {
+        const actual = await locator.first().textContent().catch(() => "(absent)");
+        throw new Error(`${what}: expected ${pattern}, saw ${JSON.stringify(actual)}`);
+      });
+    },
+    signIn: async () => {
+      await byId("api-key-input").fill(apiKey);
+      await byId("signin-button").click();
+      await byId("workspace").waitFor();
+      await page.locator('[data-testid="stream-status"][data-state="live"]').waitFor();
+    },
+    checkClean: () => {
+      if (problems.length) throw new Error(problems.join("; "));
+    },
+  };
+}
+
+async function runPair(page) {
+  const { byId, row, qrImage, expectText, signIn, checkClean } = await openConsole(page);
 
   // A wrong key is refused with the API's own message.
   await byId("api-key-input").fill("wagw_not_a_real_key");
@@ -106,10 +132,7 @@ async function run(page) {
   say(`log wrong key refused: ${await byId("signin-error").textContent()}`);
   await page.screenshot({ path: join(artifacts, "console-signin.png") });
 
-  await byId("api-key-input").fill(apiKey);
-  await byId("signin-button").click();
-  await byId("workspace").waitFor();
-  await page.locator('[data-testid="stream-status"][data-state="live"]').waitFor();
+  await signIn();
   const stored = await page.evaluate(() => Object.keys(sessionStorage));
   say(`log signed in, stream live; sessionStorage keys: ${stored.join(",")}`);
 
@@ -123,7 +146,7 @@ async function run(page) {
   // Create a session: the pairing panel opens with the QR and its countdown.
   await byId("create-label").fill("Front desk");
   await byId("create-button").click();
-  await page.locator('[data-testid="qr-image"][src^="blob:"]').waitFor();
+  await qrImage().waitFor();
   await expectText(byId("qr-countdown"), /^Expires in \d+ s$/, "the QR countdown");
   const id = (await byId("pair-session-id").textContent()).trim();
   await expectText(row(id).getByTestId("session-status"), /^scan_qr_code$/, "the new row's status");
@@ -156,7 +179,7 @@ async function run(page) {
   // The other way to pair: a code for a phone number.
   await byId("create-label").fill("Code pairing");
   await byId("create-button").click();
-  await page.locator('[data-testid="qr-image"][src^="blob:"]').waitFor();
+  await qrImage().waitFor();
   await byId("pair-code-section").locator("summary").click();
   await byId("pair-phone-input").fill(PHONE);
   await byId("pair-code-button").click();
@@ -170,5 +193,49 @@ async function run(page) {
   await byId("signin").waitFor();
   const left = await page.evaluate(() => sessionStorage.length);
   if (left !== 0) throw new Error(`sessionStorage still holds ${left} item(s) after sign-out`);
-  if (problems.length) throw new Error(problems.join("; "));
+  checkClean();
+}
+
+async function runRotation(page) {
+  const { byId, row, qrImage, expectText, signIn, checkClean } = await openConsole(page);
+  await signIn();
+  await byId("create-label").fill("Rotating");
+  await byId("create-button").click();
+  await qrImage().waitFor();
+  const id = (await byId("pair-session-id").textContent()).trim();
+  const first = await qrImage().getAttribute("src");
+  await expectText(byId("qr-countdown"), /^Expires in \d+ s$/, "the first countdown");
+  // When the countdown runs out the console fetches the next QR by itself.
+  await page.locator(`[data-testid="qr-image"][src^="blob:"]:not([src="${first}"])`).waitFor();
+  await expectText(byId("qr-countdown"), /^Expires in \d+ s$/, "the next countdown");
+  say("rotated");
+  // After the last QR the pairing gives up; the console says so and offers a new one.
+  await expectText(row(id).getByTestId("session-status"), /^stopped$/, "the status once pairing gave up");
+  await expectText(byId("qr-countdown"), /No scan in time/, "the end of the pairing");
+  await byId("qr-refresh").waitFor();
+  await page.screenshot({ path: join(artifacts, "console-qr-expired.png"), fullPage: true });
+  say("ended");
+  const last = await qrImage().getAttribute("src");
+  await byId("qr-refresh").click();
+  await page.locator(`[data-testid="qr-image"][src^="blob:"]:not([src="${last}"])`).waitFor();
+  await expectText(row(id).getByTestId("session-status"), /^scan_qr_code$/, "the status of the new pairing");
+  say("restarted");
+  checkClean();
+}
+
+async function runReconnect(page) {
+  const { byId, row, signIn, checkClean } = await openConsole(page);
+  const streamState = (state) => page.locator(`[data-testid="stream-status"][data-state="${state}"]`);
+  await signIn();
+  say("live");
+  // The test stops the edge: the stream ends, and the console retries with a backoff.
+  await streamState("down").waitFor();
+  say(`down ${await byId("stream-status").textContent()}`);
+  await streamState("live").waitFor({ timeout: 30000 });
+  say("live");
+  const [word, id] = (await nextLine(STEP_TIMEOUT_MS)).split(" ");
+  if (word !== "created") throw new Error(`expected "created <id>" from the test, got "${word}"`);
+  await row(id).waitFor();
+  say("seen");
+  checkClean();
 }

@@ -39,13 +39,22 @@ async fn the_console_pairs_a_session_by_qr_and_shows_it_working_live() {
 
     let id = script.expect("qr-shown", FIRST_STEP).await;
     let (status, row, _) = app.get(&session_path(&id, ""), &key).await;
-    assert_eq!(status, StatusCode::OK, "the console's session {id:?}: {row}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the console's session {id:?}: {row}"
+    );
     assert_eq!(row["label"], "Front desk");
     assert_eq!(row["status"], "scan_qr_code", "{row}");
 
     let gateway = row["gatewayId"].as_str().expect("a gateway").to_owned();
     let reply = app
-        .sim(&gateway, &id, SimAction::Pair, json!({"phoneNumber": PHONE}))
+        .sim(
+            &gateway,
+            &id,
+            SimAction::Pair,
+            json!({"phoneNumber": PHONE}),
+        )
         .await;
     assert!(reply.ok, "sim pair refused: {reply:?}");
     script.say("paired").await;
@@ -58,7 +67,11 @@ async fn the_console_pairs_a_session_by_qr_and_shows_it_working_live() {
 
     script.expect("deleted", STEP).await;
     let (status, body, _) = app.get(&session_path(&id, ""), &key).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "deleted through the console: {body}");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "deleted through the console: {body}"
+    );
 
     let code = script.expect("code-shown", STEP).await;
     assert!(
@@ -66,6 +79,58 @@ async fn the_console_pairs_a_session_by_qr_and_shows_it_working_live() {
         "pairing code {code:?}"
     );
     assert_png(&artifacts.join("console-pairing-code.png"));
+    script.expect("done", STEP).await;
+    script.finish(STEP).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_refreshes_the_qr_when_it_expires_and_offers_a_new_one_after_the_last() {
+    // Two short QR codes, then the pairing gives up (`stopped`, `qr_expired`).
+    let options = TestOptions {
+        sim_qr_first_ms: 4000,
+        sim_qr_next_ms: 3000,
+        sim_qr_count: 2,
+        ..TestOptions::default()
+    };
+    let app = TestApp::spawn(options).await;
+    let key = app.api_key(ORG_A, &[Read, Manage]).await;
+    let mut script =
+        ConsoleScript::start_scenario("rotation", &app.base_url, &key, &artifacts_dir());
+    script.expect("rotated", FIRST_STEP).await;
+    script.expect("ended", STEP).await;
+    script.expect("restarted", STEP).await;
+    script.expect("done", STEP).await;
+    script.finish(STEP).await;
+    let (status, page, _) = app.get("/api/v1/sessions", &key).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        page["sessions"][0]["status"], "scan_qr_code",
+        "pairing begun again: {page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_reconnects_its_status_stream_after_the_edge_restarts() {
+    let app = TestApp::spawn(TestOptions::default()).await;
+    let key = app.api_key(ORG_A, &[Read, Manage]).await;
+    let edge = app.start_edge(&app.options).await;
+    let addr = edge.base_url.trim_start_matches("http://").to_owned();
+    let mut script =
+        ConsoleScript::start_scenario("reconnect", &edge.base_url, &key, &artifacts_dir());
+    script.expect("live", FIRST_STEP).await;
+    // A graceful stop with the console's stream open: `stop` asserts it returns in time.
+    edge.stop().await;
+    let shown = script.expect("down", STEP).await;
+    assert!(shown.starts_with("reconnecting in"), "{shown:?}");
+    let _successor = app.start_edge_at(&app.options, &addr).await;
+    script.expect("live", STEP).await;
+    let row = app
+        .create_session(&key, &json!({"label": "after the restart"}))
+        .await;
+    script
+        .say(&format!("created {}", wagw_tests::id_of(&row)))
+        .await;
+    script.expect("seen", STEP).await;
     script.expect("done", STEP).await;
     script.finish(STEP).await;
 }
@@ -88,13 +153,22 @@ async fn the_console_page_and_assets_carry_a_strict_policy_and_unknown_assets_ar
                 .unwrap_or_default()
                 .to_owned()
         };
-        assert!(header("content-type").starts_with(media), "{path}: {}", header("content-type"));
+        assert!(
+            header("content-type").starts_with(media),
+            "{path}: {}",
+            header("content-type")
+        );
         let csp = header("content-security-policy");
         assert!(csp.contains("default-src 'self'"), "{path}: {csp}");
         assert!(csp.contains("img-src 'self' blob: data:"), "{path}: {csp}");
         assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
     }
-    let missing = app.http.get(app.url("/console/nope.js")).send().await.expect("sent");
+    let missing = app
+        .http
+        .get(app.url("/console/nope.js"))
+        .send()
+        .await
+        .expect("sent");
     let missing = wagw_tests::http::read_response(missing).await;
     wagw_tests::assertions::assert_error(&missing, StatusCode::NOT_FOUND, "not_found");
 }

@@ -19,7 +19,12 @@ async fn create_and_pair(app: &TestApp, token: &str, label: &str) -> String {
     let (status, qr, _) = app.get(&session_path(&id, "/qr"), token).await;
     assert_eq!(status, StatusCode::OK, "GET qr: {qr}");
     let reply = app
-        .sim(&gateway, &id, SimAction::Pair, json!({"phoneNumber": PHONE}))
+        .sim(
+            &gateway,
+            &id,
+            SimAction::Pair,
+            json!({"phoneNumber": PHONE}),
+        )
         .await;
     assert!(reply.ok, "sim pair refused: {reply:?}");
     id
@@ -91,10 +96,17 @@ async fn watch_never_streams_another_organizations_changes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_without_a_credential_is_401_and_without_read_is_403() {
     let app = TestApp::spawn(TestOptions::edge_only()).await;
-    let anonymous = app.send(Method::GET, "/api/v1/sessions:watch", None, None).await;
+    let anonymous = app
+        .send(Method::GET, "/api/v1/sessions:watch", None, None)
+        .await;
     assert_error(&anonymous, StatusCode::UNAUTHORIZED, "unauthorized");
     let bad = app
-        .send(Method::GET, "/api/v1/sessions:watch", Some("wagw_nope"), None)
+        .send(
+            Method::GET,
+            "/api/v1/sessions:watch",
+            Some("wagw_nope"),
+            None,
+        )
         .await;
     assert_error(&bad, StatusCode::UNAUTHORIZED, "unauthorized");
     let send_only = app.api_key(ORG_A, &[Send]).await;
@@ -115,7 +127,11 @@ async fn watch_is_a_literal_get_route() {
     let app = TestApp::spawn(TestOptions::edge_only()).await;
     let key = app.api_key(ORG_A, &[Read, Manage]).await;
     let posted = app.post_empty("/api/v1/sessions:watch", &key).await;
-    assert_error(&posted, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_error(
+        &posted,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
     let other = app.get("/api/v1/sessions:watching", &key).await;
     assert_error(&other, StatusCode::NOT_FOUND, "not_found");
     let list = app.get("/api/v1/sessions", &key).await;

@@ -31,8 +31,7 @@ pub fn script_dir() -> PathBuf {
 /// When the directory cannot be created.
 pub fn artifacts_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
-    std::fs::create_dir_all(&dir)
-        .unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     dir
 }
 
@@ -77,6 +76,14 @@ impl ConsoleScript {
     /// # Panics
     /// When a prerequisite is missing (with the one-line hint) or node cannot start.
     pub fn start(base_url: &str, api_key: &str, artifacts: &Path) -> Self {
+        Self::start_scenario("pair", base_url, api_key, artifacts)
+    }
+
+    /// Like [`ConsoleScript::start`], running `scenario` of the script (`pair`, `rotation`).
+    ///
+    /// # Panics
+    /// When a prerequisite is missing (with the one-line hint) or node cannot start.
+    pub fn start_scenario(scenario: &str, base_url: &str, api_key: &str, artifacts: &Path) -> Self {
         if let Err(missing) = prerequisites() {
             panic!("{missing}");
         }
@@ -87,6 +94,7 @@ impl ConsoleScript {
             .env("WAGW_CONSOLE_KEY", api_key)
             .env("WAGW_CONSOLE_CHROMIUM", CHROMIUM)
             .env("WAGW_CONSOLE_ARTIFACTS", artifacts)
+            .env("WAGW_CONSOLE_SCENARIO", scenario)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -106,8 +106,9 @@ impl WatchStream {
             if event.event != "status" {
                 continue;
             }
-            let change: StatusChange = serde_json::from_str(&event.data)
-                .unwrap_or_else(|e| panic!("status data is not a StatusChange ({e}): {}", event.data));
+            let change: StatusChange = serde_json::from_str(&event.data).unwrap_or_else(|e| {
+                panic!("status data is not a StatusChange ({e}): {}", event.data)
+            });
             self.seen.push(change.clone());
             if change.session_id.to_string() == session_id && change.status == status {
                 return change;
@@ -121,7 +122,10 @@ fn parse_block(block: &str) -> Option<SseEvent> {
     let mut event = String::from("message");
     let mut data = Vec::new();
     let mut any = false;
-    for line in block.lines().filter(|l| !l.is_empty() && !l.starts_with(':')) {
+    for line in block
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with(':'))
+    {
         let (field, value) = line.split_once(':').unwrap_or((line, ""));
         let value = value.strip_prefix(' ').unwrap_or(value);
         match field {

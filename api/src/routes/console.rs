@@ -107,7 +107,13 @@ mod tests {
         for reference in ["/console/console.css", "/console/console.js"] {
             assert!(PAGE.body.contains(reference), "the page lacks {reference}");
         }
-        assert!(!PAGE.body.contains("<script>"), "inline scripts break the CSP");
-        assert!(!PAGE.body.contains("style=\""), "inline styles break the CSP");
+        assert!(
+            !PAGE.body.contains("<script>"),
+            "inline scripts break the CSP"
+        );
+        assert!(
+            !PAGE.body.contains("style=\""),
+            "inline styles break the CSP"
+        );
     }
 }
