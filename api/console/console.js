@@ -1,9 +1,11 @@
 // The console: sign-in, the live list of sessions, creating one and the lifecycle buttons.
-// Pairing (QR and code) is in pair.js; talking to the API in api.js. The API key lives in
-// sessionStorage only: it is gone when the tab closes and is never written to the page or
-// the browser's console.
+// Pairing (QR and code) is in pair.js, keeping the status stream open in live.js, talking to
+// the API in api.js. The API key lives in sessionStorage only: it is gone when the tab
+// closes and is never written to the page or the browser's console.
 
-import { ApiError, json, listSessions, watchStatus } from "/console/api.js";
+import { ApiError, json, listSessions } from "/console/api.js";
+import { confirmAction, needsConfirmation } from "/console/confirm.js";
+import { keepWatching } from "/console/live.js";
 import { PairPanel, setStatus } from "/console/pair.js";
 
 const KEY_STORAGE = "wagw.console.apiKey";
@@ -163,32 +165,6 @@ function fillRow(tr, session) {
 
 // ---- actions ------------------------------------------------------------------------------
 
-const CONFIRM = {
-  logout: {
-    title: "Log out this session?",
-    text: "The device is unlinked from the phone and the number detached. Pairing again needs a new QR or code.",
-    ok: "Log out",
-  },
-  delete: {
-    title: "Delete this session?",
-    text: "The session and its WhatsApp keys are removed for good; a paired device is unlinked first.",
-    ok: "Delete",
-  },
-};
-
-function confirmAction(action, label) {
-  const dialog = $("confirm-dialog");
-  const { title, text, ok } = CONFIRM[action];
-  $("confirm-title").textContent = title;
-  $("confirm-text").textContent = `“${label}”: ${text}`;
-  $("confirm-ok").textContent = ok;
-  dialog.returnValue = "";
-  dialog.showModal();
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
-  });
-}
-
 async function runAction(id, action, tr) {
   const session = state.sessions.get(id);
   if (!session) return;
@@ -197,7 +173,7 @@ async function runAction(id, action, tr) {
     renderSessions();
     return;
   }
-  if (CONFIRM[action] && !(await confirmAction(action, session.label))) return;
+  if (needsConfirmation(action) && !(await confirmAction(action, session.label))) return;
   const buttons = tr.querySelectorAll("button");
   buttons.forEach((b) => { b.disabled = true; });
   try {
@@ -280,39 +256,17 @@ function setStream(stateName, text) {
   badge.textContent = text;
 }
 
-/** Keeps the status stream open, reconnecting with a growing, jittered delay (1 s to 30 s). */
 function startStream() {
   const controller = new AbortController();
   state.stream = controller;
-  const key = state.key;
-  (async () => {
-    let delay = 1000;
-    while (!controller.signal.aborted) {
-      setStream("connecting", "connecting");
-      try {
-        await watchStatus(key, {
-          signal: controller.signal,
-          onOpen: () => {
-            delay = 1000;
-            setStream("live", "live");
-            // The stream is live now: a full list cannot miss a change made meanwhile.
-            reloadSessions();
-          },
-          onStatus: applyChange,
-        });
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 401) {
-          if (!controller.signal.aborted) handleFailure(err);
-          return;
-        }
-      }
-      if (controller.signal.aborted) return;
-      const wait = delay + Math.random() * delay * 0.3;
-      setStream("down", `reconnecting in ${Math.round(wait / 1000)} s`);
-      await new Promise((resolve) => setTimeout(resolve, wait));
-      delay = Math.min(delay * 2, 30000);
-    }
-  })();
+  keepWatching(state.key, {
+    signal: controller.signal,
+    onState: setStream,
+    // The stream is live now: a full list cannot miss a change made meanwhile.
+    onOpen: reloadSessions,
+    onStatus: applyChange,
+    onRefused: handleFailure,
+  });
 }
 
 function applyChange(change) {

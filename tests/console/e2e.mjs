@@ -2,7 +2,7 @@
 //
 // Run by tests/it/console.rs, which starts the stack and talks to this script in lines:
 // this script prints `log <text>` for progress, one word per step reached (`qr-shown <id>`,
-// `working`, `stopped`, `deleted`, `code-shown`, `done`) and `fail <message>` on any failure;
+// `working`, `stopped`, `started`, `restarted`, `logged-out`, `deleted`, `code-shown`, `done`) and `fail <message>` on any failure;
 // it reads `paired` on stdin once the test has sent the sim's `pair` control.
 //
 // Environment: WAGW_CONSOLE_URL (the edge), WAGW_CONSOLE_KEY (an API key), WAGW_CONSOLE_CHROMIUM
@@ -162,9 +162,23 @@ async function runPair(page) {
   await page.screenshot({ path: join(artifacts, "console-working.png"), fullPage: true });
   say("working");
 
+  const status = row(id).getByTestId("session-status");
   await row(id).getByTestId("action-stop").click();
-  await expectText(row(id).getByTestId("session-status"), /^stopped$/, "the status after stop");
+  await expectText(status, /^stopped$/, "the status after stop");
   say("stopped");
+  await row(id).getByTestId("action-start").click();
+  await expectText(status, /^working$/, "the status after start");
+  say("started");
+  await row(id).getByTestId("action-restart").click();
+  await expectText(status, /^working$/, "the status after restart");
+  say("restarted");
+  // Log out asks first; then the number is detached and the session stops.
+  await row(id).getByTestId("action-logout").click();
+  await expectText(byId("confirm-title"), /Log out/, "the log-out confirmation");
+  await byId("confirm-ok").click();
+  await expectText(row(id).getByTestId("session-number"), /^—$/, "the number after log out");
+  await expectText(status, /^stopped$/, "the status after log out");
+  say("logged-out");
 
   // Delete asks first; cancelling keeps the row.
   await row(id).getByTestId("action-delete").click();

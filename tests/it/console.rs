@@ -1,13 +1,15 @@
 //! The web console end to end in headless Chromium: sign in, create a session, see its QR,
-//! pair it through the sim, watch it turn `working` live, stop it, delete it, pair by code.
+//! pair it through the sim, watch it turn `working` live, stop, start, restart, log out and
+//! delete it, pair by code; the QR's refresh; the status stream's reconnect.
 //! Needs `node`, Debian's `chromium` and `tests/console/node_modules` (`scripts/install-deps.sh`).
 
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
 use wagw_api::Capability::{Manage, Read};
+use wagw_common::SessionStatus::{Starting, Stopped, Working};
 use wagw_common::sim::SimAction;
-use wagw_tests::console::{ConsoleScript, artifacts_dir};
+use wagw_tests::console::{ConsoleScript, artifacts_dir, require_prerequisites};
 use wagw_tests::{ORG_A, SOON, TestApp, TestOptions, session_path};
 
 /// Launching Chromium and signing in; generous for a loaded 2-core machine.
@@ -29,12 +31,15 @@ fn assert_png(path: &std::path::Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_pairs_a_session_by_qr_and_shows_it_working_live() {
+    require_prerequisites();
     // No auto pairing: the session pairs only when this test sends the sim's `pair`.
     let app = TestApp::spawn(TestOptions::default()).await;
     let key = app.api_key(ORG_A, &[Read, Manage]).await;
     let artifacts = artifacts_dir();
     let screenshot = artifacts.join("console-working.png");
     let _ = std::fs::remove_file(&screenshot);
+    // The test's own view of the statuses, to check what each button did, in order.
+    let mut changes = app.watch(&key).await;
     let mut script = ConsoleScript::start(&app.base_url, &key, &artifacts);
 
     let id = script.expect("qr-shown", FIRST_STEP).await;
@@ -60,10 +65,24 @@ async fn the_console_pairs_a_session_by_qr_and_shows_it_working_live() {
     script.say("paired").await;
 
     script.expect("working", STEP).await;
+    changes.wait_for_status(&id, Working, SOON).await;
     assert_png(&screenshot);
     script.expect("stopped", STEP).await;
+    changes.wait_for_status(&id, Stopped, SOON).await;
     let row = app.wait_for_status(&key, &id, "stopped", SOON).await;
     assert_eq!(row["phoneNumber"], PHONE, "stop keeps the pairing: {row}");
+    for step in ["started", "restarted"] {
+        script.expect(step, STEP).await;
+        changes.wait_for_status(&id, Starting, SOON).await;
+        changes.wait_for_status(&id, Working, SOON).await;
+    }
+    script.expect("logged-out", STEP).await;
+    changes.wait_for_status(&id, Stopped, SOON).await;
+    let row = app.wait_for_status(&key, &id, "stopped", SOON).await;
+    assert!(
+        row["phoneNumber"].is_null(),
+        "log out detaches the number: {row}"
+    );
 
     script.expect("deleted", STEP).await;
     let (status, body, _) = app.get(&session_path(&id, ""), &key).await;
@@ -85,6 +104,7 @@ async fn the_console_pairs_a_session_by_qr_and_shows_it_working_live() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_refreshes_the_qr_when_it_expires_and_offers_a_new_one_after_the_last() {
+    require_prerequisites();
     // Two short QR codes, then the pairing gives up (`stopped`, `qr_expired`).
     let options = TestOptions {
         sim_qr_first_ms: 4000,
@@ -111,6 +131,7 @@ async fn the_console_refreshes_the_qr_when_it_expires_and_offers_a_new_one_after
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_reconnects_its_status_stream_after_the_edge_restarts() {
+    require_prerequisites();
     let app = TestApp::spawn(TestOptions::default()).await;
     let key = app.api_key(ORG_A, &[Read, Manage]).await;
     let edge = app.start_edge(&app.options).await;
@@ -143,6 +164,8 @@ async fn the_console_page_and_assets_carry_a_strict_policy_and_unknown_assets_ar
         ("/console/console.js", "text/javascript"),
         ("/console/api.js", "text/javascript"),
         ("/console/pair.js", "text/javascript"),
+        ("/console/live.js", "text/javascript"),
+        ("/console/confirm.js", "text/javascript"),
         ("/console/console.css", "text/css"),
     ] {
         let response = app.http.get(app.url(path)).send().await.expect("sent");

@@ -60,6 +60,17 @@ pub fn prerequisites() -> Result<(), String> {
     Ok(())
 }
 
+/// Fails the test at once, with one line saying what to install, when a prerequisite is
+/// missing; call it before starting a stack.
+///
+/// # Panics
+/// When [`prerequisites`] finds something missing.
+pub fn require_prerequisites() {
+    if let Err(missing) = prerequisites() {
+        panic!("{missing}");
+    }
+}
+
 /// The running script.
 #[derive(Debug)]
 pub struct ConsoleScript {
@@ -84,9 +95,7 @@ impl ConsoleScript {
     /// # Panics
     /// When a prerequisite is missing (with the one-line hint) or node cannot start.
     pub fn start_scenario(scenario: &str, base_url: &str, api_key: &str, artifacts: &Path) -> Self {
-        if let Err(missing) = prerequisites() {
-            panic!("{missing}");
-        }
+        require_prerequisites();
         let mut child = Command::new("node")
             .arg("e2e.mjs")
             .current_dir(script_dir())

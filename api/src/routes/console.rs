@@ -26,7 +26,7 @@ const PAGE: Asset = Asset {
 };
 
 /// Everything under `/console/`, by file name.
-const ASSETS: [Asset; 4] = [
+const ASSETS: [Asset; 6] = [
     Asset {
         name: "console.css",
         content_type: "text/css; charset=utf-8",
@@ -41,6 +41,16 @@ const ASSETS: [Asset; 4] = [
         name: "api.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../console/api.js"),
+    },
+    Asset {
+        name: "confirm.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../console/confirm.js"),
+    },
+    Asset {
+        name: "live.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../console/live.js"),
     },
     Asset {
         name: "pair.js",
