@@ -139,6 +139,21 @@ async fn watch_is_a_literal_get_route() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_watch_stream_gets_a_keep_alive_comment_every_15_seconds() {
+    let app = TestApp::spawn(TestOptions::edge_only()).await;
+    let key = app.api_key(ORG_A, &[Read]).await;
+    let mut stream = app.watch(&key).await;
+    let opened = tokio::time::Instant::now();
+    let comment = stream.wait_for_comment(Duration::from_secs(20)).await;
+    assert_eq!(comment, ": keep-alive");
+    let waited = opened.elapsed();
+    assert!(
+        waited >= Duration::from_secs(14),
+        "the first keep-alive came after {waited:?}, not 15 s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_watch_stream_ends_cleanly_when_the_edge_shuts_down() {
     let app = TestApp::spawn(TestOptions::edge_only()).await;
     let key = app.api_key(ORG_A, &[Read]).await;

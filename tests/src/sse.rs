@@ -87,6 +87,26 @@ impl WatchStream {
         }
     }
 
+    /// Reads until a comment line (`: …`, a keep-alive) has arrived; returns it.
+    ///
+    /// # Panics
+    /// When none arrives before `deadline` or the stream ends first.
+    pub async fn wait_for_comment(&mut self, deadline: Duration) -> String {
+        let until = tokio::time::Instant::now() + deadline;
+        loop {
+            if let Some(comment) = self.buffer.lines().find(|line| line.starts_with(':')) {
+                return comment.to_owned();
+            }
+            let chunk = tokio::time::timeout_at(until, self.response.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no comment on the watch stream within {deadline:?}"))
+                .expect("the watch stream's body is readable")
+                .unwrap_or_else(|| panic!("the watch stream ended before a comment"));
+            self.buffer
+                .push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
+        }
+    }
+
     /// Reads `status` events until one of `session_id` has `status`; returns it.
     ///
     /// # Panics
