@@ -354,6 +354,7 @@ if [[ $DRIVER == sim ]]; then
 
   wagw dev stack is up: gateway $GATEWAY, two workers with the sim driver (a simulated phone)
     API       $API_URL/api/v1    (reference: $API_URL/docs)
+    console   $API_URL/console   (sign in with the API key below)
     API key   $KEY
               org org_dev, capabilities read,manage,send,admin; also saved in .dev/api-key
     NATS      $NATS_URL    Redis  $REDIS_URL
@@ -373,6 +374,7 @@ else
 
   wagw dev stack is up: gateway $GATEWAY, two workers with the whatsapp driver (real WhatsApp Web)
     API       $API_URL/api/v1    (reference: $API_URL/docs)
+    console   $API_URL/console   (sign in with the API key below; pair a phone from there)
     API key   $KEY
               org org_dev, capabilities read,manage,send,admin; also saved in .dev/api-key
     state key .dev/state-key: seals the sessions' WhatsApp keys in Redis (.dev/whatsapp/);

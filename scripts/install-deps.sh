@@ -8,6 +8,11 @@
 #                  put its directory before /usr/sbin and every script here will use it.
 #   redis-server   with redis-tools (redis-cli), which dev.sh uses to wait for Redis.
 #   curl           dev.sh waits for /readyz with it; the README's walk-through uses it.
+#   chromium       the web console's browser test drives it headless (tests/it/console.rs).
+#   nodejs, npm    run that test's Playwright script; only when node / npm are not on PATH
+#                  (a newer Node from elsewhere is kept).
+# Then it runs `npm ci` in tests/console when its node_modules is missing or older than
+# its package-lock.json (playwright-core only: it never downloads a browser of its own).
 # It does not start the system services: the tests and dev.sh start their own servers on
 # their own ports. It only checks that cargo (with rustfmt and clippy) is there: Rust comes
 # from rustup, not apt.
@@ -22,6 +27,9 @@ command -v nats-server >/dev/null || missing+=(nats-server)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v curl >/dev/null || missing+=(curl)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
 as_root() {
     if ((EUID == 0)); then
@@ -38,6 +46,13 @@ has_candidate() {
     local policy
     policy=$(apt-cache policy "$1" 2>/dev/null) || return 1
     [[ $policy =~ Candidate:\ [^\(] ]]
+}
+
+# apt_install: installs "${missing[@]}", waiting up to 5 minutes for another apt or dpkg to
+# finish instead of failing at once on its lock.
+apt_install() {
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${missing[@]}"
 }
 
 install_missing() {
@@ -63,14 +78,12 @@ install_missing() {
             break
         fi
     done
-    as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y --no-install-recommends "${missing[@]}" || rc=$?
+    apt_install || rc=$?
     if ((rc != 0 && updated == 0)); then
         say "install failed; refreshing the package lists once and trying again"
         as_root apt-get update
         rc=0
-        as_root env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y --no-install-recommends "${missing[@]}" || rc=$?
+        apt_install || rc=$?
     fi
     if ((placed)); then
         as_root rm -f "$policy"
@@ -81,9 +94,19 @@ install_missing() {
 if ((${#missing[@]})); then
     install_missing
     wagw_fix_path
-    for tool in nats-server redis-server redis-cli curl; do
+    for tool in nats-server redis-server redis-cli curl chromium node npm; do
         command -v "$tool" >/dev/null || die "$tool is still not on PATH after installing"
     done
+fi
+
+# The browser test's npm packages, from the committed lockfile. npm records what it installed
+# in node_modules/.package-lock.json; a lockfile newer than that means the install is stale.
+console_dir="$(dirname "${BASH_SOURCE[0]}")/../tests/console"
+installed="$console_dir/node_modules/.package-lock.json"
+if [[ ! -f $installed || $console_dir/package-lock.json -nt $installed ]]; then
+    say "installing the browser test's npm packages (npm ci in tests/console)"
+    (cd "$console_dir" && npm ci --no-audit --no-fund) ||
+        die "npm ci in tests/console failed"
 fi
 
 command -v cargo >/dev/null ||
@@ -99,4 +122,4 @@ for component in fmt clippy; do
     fi
 done
 
-say "ok: $(nats-server --version 2>&1 | head -n1), $(redis-server --version | cut -d' ' -f1-3), $(cargo --version)"
+say "ok: $(nats-server --version 2>&1 | head -n1), $(redis-server --version | cut -d' ' -f1-3), $(chromium --version 2>/dev/null | head -n1), node $(node --version), $(cargo --version)"

@@ -64,8 +64,14 @@ pub async fn run(
         .local_addr()
         .context("reading the listener's address")?;
     tracing::info!(http.addr = %addr, edge.gateways = ?gateways, "edge listening");
+    let streams_end = state.streams_end().clone();
+    let stopping = async move {
+        shutdown.cancelled().await;
+        // Streams never finish by themselves; ending them lets in-flight requests drain.
+        streams_end.cancel();
+    };
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .with_graceful_shutdown(stopping)
         .await
         .context("serving HTTP")?;
     if let Err(err) = state.nats().flush().await {

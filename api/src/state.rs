@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
 use wagw_common::GatewayId;
 use wagw_common::keys::Keys;
 use wagw_common::subjects::Subjects;
@@ -40,6 +41,9 @@ struct Inner {
     metrics: Metrics,
     /// A gateway's shard count never changes once recorded, so it is read once.
     shard_counts: RwLock<HashMap<GatewayId, u32>>,
+    /// Cancelled when the edge shuts down: open streams (`GET /sessions:watch`) end on it, so
+    /// graceful shutdown is not left waiting on responses that never finish by themselves.
+    streams_end: CancellationToken,
 }
 
 impl AppState {
@@ -81,6 +85,7 @@ impl AppState {
             jwt,
             metrics,
             shard_counts: RwLock::new(HashMap::new()),
+            streams_end: CancellationToken::new(),
         })))
     }
 
@@ -120,6 +125,11 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// The token that ends open streams; `run` cancels it when the edge begins to shut down.
+    pub fn streams_end(&self) -> &CancellationToken {
+        &self.0.streams_end
     }
 
     pub fn cached_shard_count(&self, gw: &GatewayId) -> Option<u32> {

@@ -7,18 +7,27 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ulid::Ulid;
 
-/// One status transition of a session, published after the row is written.
+/// One status transition of a session, published after the row is written (and streamed to
+/// callers by `GET /sessions:watch`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StatusChange {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "01J9ZX8K2QHV0M3T6R7P4N5W8C"))]
     pub session_id: SessionId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "org_acme"))]
     pub organization_id: OrganizationId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "gw-sg-1"))]
     pub gateway_id: GatewayId,
     pub status: SessionStatus,
     /// `null` for the first status of a new session.
     pub previous_status: Option<SessionStatus>,
+    /// Why the session is in this status, e.g. `qr_expired`; `null` when there is nothing to say.
     pub status_reason: Option<String>,
+    /// The worker that made the transition.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "worker-1"))]
     pub worker_id: WorkerId,
+    /// When it happened, in ms since the epoch.
     pub at: i64,
 }
 

@@ -4,6 +4,7 @@
 mod api_keys;
 mod auth;
 mod commands;
+mod console;
 mod cross_org;
 mod errors;
 mod events;
@@ -27,6 +28,7 @@ mod send_worker_handover;
 mod sessions;
 mod sim_controls;
 mod status_events;
+mod watch;
 mod webhook_dead_letters;
 mod webhook_delivery;
 mod webhooks;

@@ -55,14 +55,23 @@ impl TestApp {
     /// # Panics
     /// When it does not come up in time.
     pub async fn start_edge(&self, options: &TestOptions) -> TestEdge {
-        match self.try_start_edge(options).await {
+        self.start_edge_at(options, "127.0.0.1:0").await
+    }
+
+    /// Like [`TestApp::start_edge`], listening on `addr`: e.g. the address of an edge just
+    /// stopped, to see clients reconnect to its successor.
+    ///
+    /// # Panics
+    /// When it cannot bind `addr` or does not come up in time.
+    pub async fn start_edge_at(&self, options: &TestOptions, addr: &str) -> TestEdge {
+        match self.try_start_edge(options, addr).await {
             Ok(edge) => edge,
-            Err(error) => panic!("extra edge did not come up: {error:#}"),
+            Err(error) => panic!("extra edge did not come up on {addr}: {error:#}"),
         }
     }
 
-    async fn try_start_edge(&self, options: &TestOptions) -> anyhow::Result<TestEdge> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    async fn try_start_edge(&self, options: &TestOptions, addr: &str) -> anyhow::Result<TestEdge> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let args = options.edge_args(
             &self.nats_server.url(),

@@ -23,6 +23,8 @@
 //!   processes.
 //! - [`assertions`]: the error envelope, ULIDs, timestamps, key and code formats.
 //! - [`sends`]: send jobs published as the edge does, and taps on what workers did with them.
+//! - [`sse`]: reading the live status stream (`GET /sessions:watch`) as its clients do.
+//! - [`console`]: the web console's browser test, a Node script driving headless Chromium.
 //! - [`worker_stack`]: [`WorkerStack`], in-process workers with no edge, driven over NATS
 //!   (commands and sim controls in [`worker_bus`]) and checked in Redis.
 //!
@@ -31,6 +33,7 @@
 pub mod app;
 pub mod assertions;
 pub mod bus;
+pub mod console;
 pub mod edge;
 pub mod edge_procs;
 pub mod fake_driver;
@@ -47,6 +50,7 @@ pub mod proxy;
 pub mod send;
 pub mod sends;
 pub mod simlog;
+pub mod sse;
 pub mod store;
 pub mod tokens;
 pub mod webhook_receiver;

@@ -1,6 +1,7 @@
 //! The router: one module per resource, and the middleware stack every request goes through.
 
 pub mod api_keys;
+pub mod console;
 pub mod docs;
 pub mod events;
 pub mod gateways;
@@ -10,6 +11,7 @@ pub mod messages;
 pub mod openapi;
 pub mod pairing;
 pub mod sessions;
+pub mod watch;
 mod webhook_bodies;
 pub mod webhook_dead_letters;
 pub mod webhooks;
@@ -47,6 +49,7 @@ pub fn build_router(state: AppState) -> Router {
             "/api/v1/sessions",
             get(sessions::list_sessions).post(sessions::create_session),
         )
+        .route("/api/v1/sessions:watch", get(watch::watch_sessions))
         .route(
             "/api/v1/sessions/{session}",
             get(sessions::get_session)
@@ -96,6 +99,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(docs::docs_page))
+        .route("/console", get(console::console_page))
+        .route("/console/{asset}", get(console::console_asset))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state.clone());

@@ -153,6 +153,7 @@ impl Modify for BearerAuth {
     paths(
         sessions::create_session, sessions::list_sessions, sessions::get_session,
         sessions::update_session, sessions::delete_session,
+        crate::routes::watch::watch_sessions,
         lifecycle::docs::start_session, lifecycle::docs::stop_session,
         lifecycle::docs::restart_session, lifecycle::docs::logout_session,
         pairing::get_qr, pairing::request_pairing_code,
