@@ -232,6 +232,11 @@ error_sets! {
 
     /// `GET /gateways`.
     GatewaysErrors => ErrorDoc::authenticated("read");
+
+    /// `GET /sessions:watch`: no stream without NATS.
+    WatchErrors => ErrorDoc::authenticated("read")
+        .case("busUnavailable", "NATS is unreachable, so no stream could be opened",
+            ErrorBody::new(ErrorCode::Unavailable, "the message bus is unavailable; retry"));
 }
 
 /// The errors of an authenticated operation on one session, for paths without a set of their
