@@ -75,6 +75,7 @@ pub const SHARD_MOVING_DETAIL: &str = "shardMoving";
 /// `{code, message, details}`: the inside of the HTTP error envelope and of a refused reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = crate::examples::error_body))]
 pub struct ErrorBody {
     pub code: ErrorCode,
     /// A short human sentence; never a stack trace or an internal detail.

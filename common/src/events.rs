@@ -71,6 +71,7 @@ pub mod types {
 /// (version 1; fields are only ever added).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = crate::examples::event))]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     /// A ULID; the dedupe key for at-least-once consumers.

@@ -17,11 +17,14 @@
 //! - [`subjects`]: the only place NATS subject strings are built.
 //! - [`keys`]: the only place Redis key strings are built.
 //! - [`shard`]: the fixed hash that maps a session to a shard, and rendezvous weights.
+//! - `examples` (feature `openapi`): example values of the wire types for the OpenAPI document.
 //! - `telemetry` (feature `telemetry`): logging set-up shared by both binaries.
 //! - [`time`]: milliseconds since the Unix epoch, the only timestamp unit on the wire.
 
 pub mod error;
 pub mod events;
+#[cfg(feature = "openapi")]
+pub mod examples;
 pub mod ids;
 pub mod keys;
 pub mod messages;

@@ -100,6 +100,7 @@ pub enum MessageStatus {
 /// The answer to an accepted send: `202 {id, status}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = crate::examples::message_accepted))]
 #[serde(rename_all = "camelCase")]
 pub struct MessageAccepted {
     /// The message's ULID; every `message.*` event names it as `messageId`.

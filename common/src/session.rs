@@ -74,6 +74,7 @@ pub enum DesiredState {
 /// The session row, camelCase on the wire, exactly as `GET /sessions/{id}` returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = crate::examples::session))]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "01J9ZX8K2QHV0M3T6R7P4N5W8C"))]
@@ -170,6 +171,7 @@ impl Session {
 /// A partial update of the user-settable fields; absent fields are left alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = crate::examples::session_patch))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]

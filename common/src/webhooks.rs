@@ -80,6 +80,7 @@ impl Webhook {
 /// A webhook as the API shows it: never the secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = crate::examples::webhook_view))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookView {
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "01J9ZX8K2QHV0M3T6R7P4N5W8C"))]
@@ -117,6 +118,7 @@ pub struct DeliveryJob {
 /// out by [`DEAD_LETTER_CAP`] newer ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = crate::examples::dead_letter))]
 #[serde(rename_all = "camelCase")]
 pub struct DeadLetter {
     pub event: Event,

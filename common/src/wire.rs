@@ -119,6 +119,7 @@ pub struct PairingCodeV1 {
 /// The current QR string of a pairing under way.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = crate::examples::qr_code))]
 #[serde(rename_all = "camelCase")]
 pub struct QrCode {
     pub qr: String,
@@ -129,6 +130,7 @@ pub struct QrCode {
 /// A pairing code to type on the phone, `XXXX-XXXX`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = crate::examples::pairing_code))]
 #[serde(rename_all = "camelCase")]
 pub struct PairingCode {
     pub code: String,

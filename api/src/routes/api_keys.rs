@@ -16,10 +16,13 @@ const NAME_MAX_CHARS: usize = 100;
 /// `POST /api-keys` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "order-notifier", "capabilities": ["read", "send"]}))]
 pub struct CreateApiKeyBody {
-    /// 1-100 characters.
+    /// What the key is for, 1-100 characters, not blank.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// A non-empty subset of `read`, `manage`, `send`, `admin`.
+    #[schema(value_type = Vec<Capability>)]
     pub capabilities: Vec<String>,
     /// Milliseconds since the epoch, in the future; absent = never expires.
     #[serde(default)]
@@ -71,6 +74,7 @@ impl CreateApiKeyBody {
 
 /// A new key: its view plus the secret, shown only in this response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = crate::routes::openapi::examples::created_api_key)]
 pub struct CreatedApiKey {
     #[serde(flatten)]
     pub view: ApiKeyView,
@@ -80,9 +84,10 @@ pub struct CreatedApiKey {
 
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys",
     summary = "Create an API key",
-    description = "Creates an API key for scripts and services, holding a fixed set of capabilities (any of `read`, `manage`, `send`, `admin`). Requires `keys` (JWT principals only). The secret `key` is shown only in this response; only its SHA-256 is stored.",
+    description = "Creates an API key for a script or service of your organization, holding a fixed set of capabilities (any of `read`, `manage`, `send`, `admin`; never `keys`). Requires the `keys` capability, which only a login JWT of an `owner` or `admin` has: an API key cannot create keys. The secret `key` (`wagw_…`) is shown **only in this response**; only its SHA-256 is stored, so a lost key cannot be recovered — revoke it and create another. Without `expiresAt` the key never expires. Not idempotent: each call creates another key. **Errors.** `invalid_argument` (400) — `name`, `capabilities` or `expiresAt` is bad, named in `details.field`, or the body is malformed. `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) — Redis is unreachable. Returns **201** with the key and its secret.",
     request_body = CreateApiKeyBody,
-    responses((status = 201, description = "The key and its secret", body = CreatedApiKey), super::openapi::Errors))]
+    responses((status = 201, description = "The key and its secret, shown only here", body = CreatedApiKey,
+        example = json!(super::openapi::examples::created_api_key())), super::openapi::CreateApiKeyErrors))]
 pub async fn create_api_key(
     State(state): State<AppState>,
     principal: Principal,
@@ -107,14 +112,16 @@ pub async fn create_api_key(
 /// `GET /api-keys` answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = crate::routes::openapi::examples::api_key_list)]
 pub struct ApiKeyList {
     pub api_keys: Vec<ApiKeyView>,
 }
 
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys",
     summary = "List API keys",
-    description = "Lists the organization's API keys, newest first, without their secrets. Requires `keys`.",
-    responses((status = 200, description = "The keys", body = ApiKeyList), super::openapi::Errors))]
+    description = "Lists your organization's API keys, newest first, with their names, capabilities and expiry — never their secrets. Revoked keys are not listed. Requires the `keys` capability (login JWTs of an `owner` or `admin`). **Errors.** `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) — Redis is unreachable. Returns **200** with the keys.",
+    responses((status = 200, description = "The keys, newest first", body = ApiKeyList,
+        example = json!(super::openapi::examples::api_key_list())), super::openapi::ListApiKeysErrors))]
 pub async fn list_api_keys(
     State(state): State<AppState>,
     principal: Principal,
@@ -128,9 +135,9 @@ pub async fn list_api_keys(
 
 #[utoipa::path(delete, path = "/api/v1/api-keys/{key}", tag = "api-keys",
     summary = "Revoke an API key",
-    description = "Revokes the key: it stops working on the very next request. Requires `keys`. A key of another organization is `not_found`.",
-    params(("key" = String, Path, description = "The key's id (a ULID), not its secret")),
-    responses((status = 204, description = "Revoked"), super::openapi::Errors))]
+    description = "Revokes the key: it stops working on the very next request, on every edge (a request using it is `401`). Requires the `keys` capability. **Destructive, not idempotent:** a revoked key is gone, so revoking it again is `404`. **Errors.** `invalid_argument` (400) — the id is not a ULID (pass the key's `id`, not its secret). `not_found` (404) — no such key in your organization. `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) — Redis is unreachable. Returns **204** with no body.",
+    params(super::openapi::ApiKeyParam),
+    responses((status = 204, description = "Revoked; no body"), super::openapi::RevokeApiKeyErrors))]
 pub async fn revoke_api_key(
     State(state): State<AppState>,
     principal: Principal,

@@ -17,16 +17,18 @@ use crate::{pagination, store};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
-    /// Only events after this event id (a previous page's `nextPageToken`).
+    /// Only events after this event id (the previous page's `nextPageToken`); absent for the
+    /// oldest events still stored.
     pub after: Option<String>,
-    /// 1-500, default 50.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    /// Events per page: 1-500, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500, example = 50)]
     pub page_size: Option<String>,
 }
 
 /// One page of events.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = crate::routes::openapi::examples::event_page)]
 pub struct EventPage {
     pub events: Vec<Event>,
     /// The last event's id, to pass as `after`; `null` when no more events are stored yet.
@@ -35,9 +37,10 @@ pub struct EventPage {
 
 #[utoipa::path(get, path = "/api/v1/sessions/{session}/events", tag = "events",
     summary = "Replay a session's events",
-    description = "Returns the session's events (status changes, QR codes, pairing, messages) from the durable event stream, oldest first, as `{id, type, sessionId, organizationId, gatewayId, at, data}`. Requires `read`. Events are kept for the stream's retention (7 days by default). Page with `after` = the previous page's `nextPageToken`.",
-    params(("session" = String, Path, description = "The session id (a ULID)"), EventsQuery),
-    responses((status = 200, description = "One page of events", body = EventPage), super::openapi::Errors))]
+    description = "Replays the session's events — status changes, QR codes, pairing, logouts, messages received, sent, delivered, read or failed — from the durable event stream, oldest first, as `{id, type, sessionId, organizationId, gatewayId, at, data}`. Requires the `read` capability. Events are kept for the stream's retention (7 days by default). Page with `after` = the previous page's `nextPageToken`; `nextPageToken: null` means no more events are stored yet, so poll again later with the last id you have. Event ids are the dedupe key: the same event seen on a webhook carries the same id. **Errors.** `invalid_argument` (400) — `after` is not an event id, or `pageSize` is out of range. `not_found` (404) — no such session in your organization. `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) — the event stream or Redis is unreachable. Returns **200** with one page of events.",
+    params(super::openapi::SessionParam, EventsQuery),
+    responses((status = 200, description = "One page of events, oldest first", body = EventPage,
+        example = json!(super::openapi::examples::event_page())), super::openapi::ListEventsErrors))]
 pub async fn list_events(
     State(state): State<AppState>,
     principal: Principal,

@@ -17,7 +17,7 @@ const PING_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     summary = "Liveness",
-    description = "200 while the process runs.",
+    description = "Answers `200 {\"status\": \"ok\"}` while the edge process runs and serves HTTP, whatever the state of NATS and Redis: use it as the liveness probe (restart the process when it fails). No authentication. Returns **200**.",
     responses((status = 200, description = "Alive", body = Object, example = json!({"status": "ok"}))))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
@@ -25,9 +25,10 @@ pub async fn healthz() -> Json<Value> {
 
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     summary = "Readiness",
-    description = "200 `{\"nats\":\"ok\",\"redis\":\"ok\"}` when both are reachable; otherwise `503 unavailable` with `details.nats` and `details.redis` each `ok` or `down`.",
-    responses((status = 200, description = "Ready", body = Object, example = json!({"nats": "ok", "redis": "ok"})),
-        (status = 503, description = "Not ready", body = crate::routes::openapi::ErrorEnvelope)))]
+    description = "Checks that the edge can serve the API: NATS connected and Redis answering a `PING` within 1 s. Use it as the readiness probe (send no traffic while it fails). No authentication. **Errors.** `unavailable` (503) — either is unreachable; `details.nats` and `details.redis` say which (`ok` or `down`). Returns **200** `{\"nats\": \"ok\", \"redis\": \"ok\"}` when both are reachable.",
+    responses((status = 200, description = "Ready: NATS and Redis reachable", body = Object, example = json!({"nats": "ok", "redis": "ok"})),
+        (status = 503, description = "`unavailable`: NATS or Redis is unreachable; `details` says which.", body = crate::routes::openapi::ErrorEnvelope,
+            example = json!({"error": {"code": "unavailable", "message": "a dependency is unreachable", "details": {"nats": "ok", "redis": "down"}}}))))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let mut redis = state.redis();
     let command = redis::cmd("PING");
@@ -48,8 +49,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     summary = "Prometheus metrics",
-    description = "HTTP requests by route template and status, request latency, NATS command outcomes, in the Prometheus text format.",
-    responses((status = 200, description = "Metrics", body = String, content_type = "text/plain")))]
+    description = "The edge's metrics in the Prometheus text format, for scraping: HTTP requests by route template and status, request latency, NATS command outcomes. No authentication: expose it only to your monitoring network. Returns **200**.",
+    responses((status = 200, description = "Metrics, Prometheus text format 0.0.4", body = String, content_type = "text/plain",
+        example = json!("# TYPE wagw_http_requests_total counter\nwagw_http_requests_total{method=\"GET\",route=\"/api/v1/sessions/{session}\",status=\"200\"} 42\n"))))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut response = state.metrics().render().into_response();
     response.headers_mut().insert(

@@ -98,7 +98,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/openapi.json", get(openapi::openapi_json))
-        .route("/docs", get(docs::docs_page))
+        .merge(docs::router())
         .route("/console", get(console::console_page))
         .route("/console/{asset}", get(console::console_asset))
         .fallback(|| async { ApiError::not_found("no such route") })

@@ -1,15 +1,23 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use std::collections::BTreeMap;
+mod code_samples;
+#[cfg(test)]
+mod document_tests;
+mod error_sets;
+mod errors;
+pub mod examples;
+mod params;
+
 use std::sync::LazyLock;
 
 use axum::Json;
 use serde::Serialize;
-use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use wagw_common::ErrorBody;
+
+pub use error_sets::*;
+pub use params::*;
 
 use super::{
     api_keys, events, gateways, health, lifecycle, messages, pairing, sessions,
@@ -18,109 +26,9 @@ use super::{
 
 /// Every error response: `{"error": {code, message, details}}`.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": {"code": "not_found", "message": "session not found", "details": {}}}))]
 pub struct ErrorEnvelope {
     pub error: ErrorBody,
-}
-
-/// The error responses every authenticated endpoint may give.
-#[derive(Debug)]
-pub struct Errors;
-
-/// The error responses of `POST /sessions/{session}/messages`: those of every endpoint, plus
-/// `429` with its `Retry-After` header; a send waits for no worker, so never `504`.
-#[derive(Debug)]
-pub struct SendErrors;
-
-/// `(status, description)` of the error responses every authenticated endpoint may give.
-const COMMON_ERRORS: [(&str, &str); 10] = [
-    (
-        "400",
-        "`invalid_argument`: malformed JSON, unknown field, bad id or value; `details.field` names it",
-    ),
-    ("401", "`unauthorized`: no or bad credential"),
-    ("403", "`forbidden`: credential fine, capability missing"),
-    (
-        "404",
-        "`not_found`: no such resource in the caller's organization",
-    ),
-    (
-        "409",
-        "`failed_precondition`: not valid in the session's current state",
-    ),
-    ("413", "`payload_too_large`: body over 1 MiB"),
-    (
-        "415",
-        "`unsupported_media_type`: body that is not `application/json`",
-    ),
-    ("500", "`internal`: a bug, logged with the request id"),
-    (
-        "503",
-        "`unavailable`: no worker answered for the gateway, or NATS / Redis unreachable",
-    ),
-    (
-        "504",
-        "`deadline_exceeded`: a worker took the command but did not acknowledge in time",
-    ),
-];
-
-/// One error response: the envelope, with `description`.
-fn error_response(description: &str) -> utoipa::openapi::response::Response {
-    let content = ContentBuilder::new()
-        .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
-        .build();
-    ResponseBuilder::new()
-        .description(description)
-        .content("application/json", content)
-        .build()
-}
-
-impl utoipa::IntoResponses for Errors {
-    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
-        COMMON_ERRORS
-            .into_iter()
-            .map(|(status, description)| (status.to_owned(), RefOr::T(error_response(description))))
-            .collect()
-    }
-}
-
-impl utoipa::IntoResponses for SendErrors {
-    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
-        let mut responses = Errors::responses();
-        responses.remove("504");
-        let overrides = [
-            (
-                "400",
-                "`invalid_argument`: malformed JSON, unknown field, bad `to` or `text` (`details.field` names it), a malformed `Idempotency-Key`, or an `Idempotency-Key` used with a different request (`details.field` = `Idempotency-Key`)",
-            ),
-            (
-                "409",
-                "`failed_precondition`: the session is not `working` (the message says its status)",
-            ),
-            (
-                "503",
-                "`unavailable`: Redis or the gateway's send stream unreachable; nothing was queued or remembered, so retry (with the same `Idempotency-Key`)",
-            ),
-        ];
-        for (status, description) in overrides {
-            responses.insert(status.to_owned(), RefOr::T(error_response(description)));
-        }
-        let mut limited = error_response(
-            "`rate_limited`: the session's `ratePerMin` or `ratePerHour` is reached; `details.retryAfterMs` says how long to wait and `details.window` (`minute` or `hour`) which limit binds. Nothing was queued or remembered.",
-        );
-        let retry_after = HeaderBuilder::new()
-            .schema(Some(utoipa::openapi::schema::Object::with_type(
-                utoipa::openapi::schema::Type::Integer,
-            )))
-            .description(Some(
-                "Seconds to wait before retrying: `details.retryAfterMs` rounded up, at least 1",
-            ))
-            .build();
-        limited
-            .headers
-            .insert("Retry-After".to_owned(), RefOr::T(retry_after));
-        responses.insert("429".to_owned(), RefOr::T(limited));
-        responses
-    }
 }
 
 /// Adds the bearer scheme both credential kinds use.
@@ -148,7 +56,10 @@ impl Modify for BearerAuth {
 #[openapi(
     info(
         title = "WhatsApp Gateway",
-        description = "Sessions (WhatsApp numbers), their lifecycle and pairing, sending messages, events and webhooks, API keys and the fleet. Every error is `{\"error\": {code, message, details}}`; every response carries `x-request-id`."
+        description = "Sessions (WhatsApp numbers), their lifecycle and pairing, sending messages, events and webhooks, API keys and the fleet.\n\n\
+**Authentication.** Every `/api/v1` operation needs `Authorization: Bearer <token>`: a login JWT or an API key `wagw_…`; each operation names the capability it needs (`read`, `manage`, `send`, `admin`, `keys`). Resources are scoped to the token's organization: another organization's session, key or webhook is `404 not_found`, never `403`.\n\n\
+**Errors.** Every non-2xx answer is `{\"error\": {\"code\", \"message\", \"details\"}}`; `code` follows the status (`400 invalid_argument` with `details.field`, `401 unauthorized`, `403 forbidden`, `404 not_found`, `405 method_not_allowed`, `409 failed_precondition`, `413 payload_too_large`, `415 unsupported_media_type`, `429 rate_limited`, `500 internal`, `503 unavailable`, `504 deadline_exceeded`). Each operation lists the errors it can give, with an example of each. Every response carries `x-request-id` (yours, echoed, when you send one).\n\n\
+**Examples.** The `curl` examples read the edge's address and your token from the shell: `BASE_URL=http://127.0.0.1:8080 TOKEN=wagw_…`. Ids are ULIDs; timestamps are milliseconds since the Unix epoch."
     ),
     paths(
         sessions::create_session, sessions::list_sessions, sessions::get_session,
@@ -192,6 +103,7 @@ pub(crate) static DOCUMENT: LazyLock<serde_json::Value> = LazyLock::new(|| {
             }
         }
     }
+    code_samples::add_curl_samples(&mut document);
     document
 });
 

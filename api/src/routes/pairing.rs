@@ -25,15 +25,22 @@ fn refuse_if_paired(row: &Session) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The QR drawn as a PNG image of at least 256×256 pixels.
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(format = Binary, content_media_type = "image/png")]
+pub struct QrPng(pub String);
+
 #[utoipa::path(get, path = "/api/v1/sessions/{session}/qr", tag = "pairing",
     summary = "Get the pairing QR",
-    description = "Begins QR pairing of an unpaired session if it is not under way yet, waits a few seconds at most for the first QR, and returns the current one. QR strings rotate; each carries its `expiresAt`. Requires `manage` (and `admin` for an admin session). A paired session is `409 failed_precondition`. Send `Accept: image/png` for the QR as a PNG image.",
-    params(("session" = String, Path, description = "The session id (a ULID)")),
+    description = "Returns the QR to scan with WhatsApp on the phone (*Linked devices → Link a device*) to attach its number to this session. Requires the `manage` capability (and `admin` for an admin session). **Async.** On an unpaired session that is not pairing yet, this begins QR pairing (the session turns `scan_qr_code`) and waits a few seconds at most for the first QR; while pairing is under way it returns the current QR at once. QR strings rotate and each carries its `expiresAt`: poll again when it passes (the `session.qr` event also announces each new one). When the phone scans it the session becomes `working` with `phoneNumber`, `waJid` and `waLid` set. Send `Accept: image/png` to get the QR drawn as a PNG instead, with its expiry in the `x-qr-expires-at` header. **Errors.** `failed_precondition` (409) — the session already has a number attached (log it out first to pair another). `not_found` (404) — no such session in your organization. `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) / `deadline_exceeded` (504) — no worker answered, or no QR came in time. Returns **200** with the current QR.",
+    params(crate::routes::openapi::SessionParam),
     responses(
-        (status = 200, description = "The current QR", content(
-            (QrCode = "application/json"),
-            (Vec<u8> = "image/png"))),
-        crate::routes::openapi::Errors))]
+        (status = 200, description = "The current QR: JSON by default, a PNG with `Accept: image/png`",
+            headers(("x-qr-expires-at" = i64, description = "With `image/png`: when this QR expires (ms since the epoch)")),
+            content(
+                (QrCode = "application/json", example = json!(wagw_common::examples::qr_code())),
+                (QrPng = "image/png"))),
+        crate::routes::openapi::QrErrors))]
 pub async fn get_qr(
     State(state): State<AppState>,
     principal: Principal,
@@ -118,17 +125,20 @@ fn qr_png(qr: &QrCode) -> Result<Response, ApiError> {
 /// `POST /sessions/{session}/pairing-code` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"phoneNumber": "6281234567890"}))]
 pub struct PairingCodeBody {
-    /// Digits only, 8-15 of them, country code first, no `+`.
+    /// The number to attach: digits only, 8-15 of them, country code first, no `+`.
+    #[schema(pattern = "^[1-9][0-9]{7,14}$")]
     pub phone_number: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/sessions/{session}/pairing-code", tag = "pairing",
     summary = "Request a pairing code",
-    description = "Asks WhatsApp for an 8-character code (`XXXX-XXXX`) to type on the phone of `phoneNumber`, as an alternative to scanning the QR. Requires `manage` (and `admin` for an admin session). A paired session is `409 failed_precondition`.",
-    params(("session" = String, Path, description = "The session id (a ULID)")),
+    description = "Asks WhatsApp for an 8-character pairing code (`XXXX-XXXX`) to type on the phone of `phoneNumber` (*Linked devices → Link with phone number*), as an alternative to scanning the QR. Requires the `manage` capability (and `admin` for an admin session). **Async.** The session turns `scan_qr_code` while the code is valid (until `expiresAt`); when the code is entered on the phone the session becomes `working` with the number attached — follow it on `GET /sessions/{session}` or the `session.paired` event. **Errors.** `invalid_argument` (400) — `phoneNumber` is not 8-15 digits, or the body is malformed. `failed_precondition` (409) — the session already has a number attached. `not_found` (404) — no such session in your organization. `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) / `deadline_exceeded` (504) — no worker or WhatsApp answered in time. Returns **200** with the code.",
+    params(crate::routes::openapi::SessionParam),
     request_body = PairingCodeBody,
-    responses((status = 200, description = "The code", body = PairingCode), crate::routes::openapi::Errors))]
+    responses((status = 200, description = "The code to type on the phone", body = PairingCode,
+        example = json!(wagw_common::examples::pairing_code())), crate::routes::openapi::PairingCodeErrors))]
 pub async fn request_pairing_code(
     State(state): State<AppState>,
     principal: Principal,

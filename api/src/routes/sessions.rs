@@ -20,21 +20,29 @@ use crate::{commands, pagination, store};
 /// `POST /sessions` body; absent settings take the contract's defaults.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"label": "Support line", "gatewayId": "gw-sg-1", "autoRead": false, "ratePerMin": 20, "ratePerHour": 600}))]
 pub struct CreateSessionBody {
-    /// 1-100 characters.
+    /// 1-100 characters, not blank.
+    #[schema(min_length = 1, max_length = 100)]
     pub label: String,
-    /// One of the edge's gateways; the first configured one when absent.
+    /// One of the edge's gateways (`WAGW_GATEWAYS`); the first configured one when absent.
     #[serde(default)]
     pub gateway_id: Option<String>,
+    /// Mark incoming messages read; default `false`.
     #[serde(default)]
     pub auto_read: Option<bool>,
+    /// Show "typing…" before each send; default `true`.
     #[serde(default)]
     pub presence_typing: Option<bool>,
+    /// Sends per minute, 1-1000; default 20.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000)]
     pub rate_per_min: Option<u32>,
+    /// Sends per hour, 1-60000 and at least `ratePerMin`; default 600.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 60000)]
     pub rate_per_hour: Option<u32>,
-    /// Needs the `admin` capability when true.
+    /// Needs the `admin` capability when true; default `false`.
     #[serde(default)]
     pub is_admin_session: Option<bool>,
 }
@@ -81,9 +89,10 @@ fn pick_gateway(state: &AppState, requested: Option<&str>) -> Result<GatewayId, 
 
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions",
     summary = "Create a session",
-    description = "Creates a session (one WhatsApp number to attach) in the caller's organization. Requires `manage`; `isAdminSession: true` also needs `admin`. The session starts `stopped`; pair it with the QR or pairing-code endpoints. The owning worker writes the row before the edge answers.",
+    description = "Creates a session — one WhatsApp number to attach — in your organization. Requires the `manage` capability; `isAdminSession: true` also needs `admin`. Absent settings take the defaults: `autoRead: false`, `presenceTyping: true`, `ratePerMin: 20`, `ratePerHour: 600`, `isAdminSession: false`, and the edge's first gateway. The session starts `stopped` with no number attached: pair it next with the QR (`GET /sessions/{session}/qr`) or a pairing code (`POST /sessions/{session}/pairing-code`). **Synchronous.** The owning worker writes the row before the edge answers, so the session is at once visible to every edge. Not idempotent: each call creates another session. **Errors.** `invalid_argument` (400) — a malformed body or a field out of bounds, named in `details.field`. `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) — no worker serves the gateway, or Redis is unreachable; `deadline_exceeded` (504) — the worker did not acknowledge in time (read the list before retrying). Returns **201** with the new session.",
     request_body = CreateSessionBody,
-    responses((status = 201, description = "The new session", body = Session), super::openapi::Errors))]
+    responses((status = 201, description = "The new session: `stopped`, no number attached", body = Session,
+        example = json!(wagw_common::examples::new_session())), super::openapi::CreateSessionErrors))]
 pub async fn create_session(
     State(state): State<AppState>,
     principal: Principal,
@@ -117,12 +126,12 @@ pub async fn create_session(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// 1-500, default 50.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    /// Sessions per page: 1-500, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500, example = 50)]
     pub page_size: Option<String>,
-    /// From a previous page's `nextPageToken`.
+    /// The previous page's `nextPageToken`; absent for the first page.
     pub page_token: Option<String>,
-    /// Only this gateway's sessions.
+    /// Only this gateway's sessions (one of the edge's `WAGW_GATEWAYS`, e.g. `gw-sg-1`).
     pub gateway_id: Option<String>,
     /// Only sessions in this status; a page may then hold fewer than `pageSize` sessions.
     #[param(value_type = Option<SessionStatus>)]
@@ -132,6 +141,7 @@ pub struct ListQuery {
 /// One page of sessions.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = crate::routes::openapi::examples::session_page)]
 pub struct SessionPage {
     pub sessions: Vec<Session>,
     /// `null` on the last page.
@@ -140,9 +150,10 @@ pub struct SessionPage {
 
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions",
     summary = "List sessions",
-    description = "Lists the organization's sessions, newest first, in pages (AIP-158). Requires `read`. With a `status` filter a page may hold fewer than `pageSize` sessions and still carry a `nextPageToken`.",
+    description = "Lists your organization's sessions, newest first, one page at a time (AIP-158): pass the answer's `nextPageToken` as `pageToken` for the next page; the last page has `nextPageToken: null`. Requires the `read` capability. Filter by `gatewayId` and `status`; with a `status` filter a page may hold fewer than `pageSize` sessions and still carry a `nextPageToken`. Admin sessions are listed too. **Errors.** `invalid_argument` (400) — `pageSize`, `pageToken`, `gatewayId` or `status` is bad, named in `details.field`. `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) — Redis is unreachable. Returns **200** with one page.",
     params(ListQuery),
-    responses((status = 200, description = "One page", body = SessionPage), super::openapi::Errors))]
+    responses((status = 200, description = "One page of sessions, newest first", body = SessionPage,
+        example = json!(super::openapi::examples::session_page())), super::openapi::ListSessionsErrors))]
 pub async fn list_sessions(
     State(state): State<AppState>,
     principal: Principal,
@@ -183,9 +194,10 @@ pub async fn list_sessions(
 
 #[utoipa::path(get, path = "/api/v1/sessions/{session}", tag = "sessions",
     summary = "Get a session",
-    description = "Returns one session of the caller's organization. Requires `read`. A session of another organization is `not_found`.",
-    params(("session" = String, Path, description = "The session id (a ULID)")),
-    responses((status = 200, description = "The session", body = Session), super::openapi::Errors))]
+    description = "Returns one session of your organization: its settings, its `status` (`stopped`, `starting`, `scan_qr_code`, `working`, `failed` with a `statusReason`) and the attached number (`phoneNumber`, `waJid`, `waLid`, `null` while none). Requires the `read` capability, also for admin sessions. Poll it to follow a lifecycle command or a pairing. **Errors.** `invalid_argument` (400) — the id is not a ULID. `not_found` (404) — no such session in your organization. `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) — Redis is unreachable. Returns **200** with the session.",
+    params(super::openapi::SessionParam),
+    responses((status = 200, description = "The session", body = Session,
+        example = json!(wagw_common::examples::session())), super::openapi::SessionReadErrors))]
 pub async fn get_session(
     State(state): State<AppState>,
     principal: Principal,
@@ -198,10 +210,12 @@ pub async fn get_session(
 
 #[utoipa::path(patch, path = "/api/v1/sessions/{session}", tag = "sessions",
     summary = "Update a session",
-    description = "Changes any of `label`, `autoRead`, `presenceTyping`, `ratePerMin`, `ratePerHour`, `isAdminSession`. Requires `manage` (and `admin` for an admin session or to change `isAdminSession`). The merged row is validated as a whole (`ratePerHour >= ratePerMin`).",
-    params(("session" = String, Path, description = "The session id (a ULID)")),
+    description = "Changes any of `label`, `autoRead`, `presenceTyping`, `ratePerMin`, `ratePerHour`, `isAdminSession`; absent fields are left alone. Requires the `manage` capability, and `admin` for an admin session or to change `isAdminSession`. The merged row is validated as a whole, so `ratePerHour >= ratePerMin` must hold even when only one of them changes. New rate limits apply to the next send. **Synchronous and idempotent.** The owning worker writes the change before the edge answers; sending the same patch again changes nothing more. **Errors.** `invalid_argument` (400) — a malformed body or a field out of bounds, named in `details.field`. `not_found` (404) — no such session in your organization. `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) / `deadline_exceeded` (504) — no worker answered, or none acknowledged in time. Returns **200** with the updated session.",
+    params(super::openapi::SessionParam),
     request_body = SessionPatch,
-    responses((status = 200, description = "The updated session", body = Session), super::openapi::Errors))]
+    responses((status = 200, description = "The updated session", body = Session,
+        example = json!(super::openapi::examples::updated_session())),
+        super::openapi::UpdateSessionErrors))]
 pub async fn update_session(
     State(state): State<AppState>,
     principal: Principal,
@@ -227,9 +241,9 @@ pub async fn update_session(
 
 #[utoipa::path(delete, path = "/api/v1/sessions/{session}", tag = "sessions",
     summary = "Delete a session",
-    description = "Logs the session out, forgets its WhatsApp credentials and removes the row. Requires `manage` (and `admin` for an admin session). Returns 204.",
-    params(("session" = String, Path, description = "The session id (a ULID)")),
-    responses((status = 204, description = "Deleted"), super::openapi::Errors))]
+    description = "Deletes the session for good: closes its link, unlinks the device from WhatsApp if a number is attached, destroys the stored WhatsApp credentials and removes the row. Requires the `manage` capability (and `admin` for an admin session). **Destructive.** To keep the row and only unpair the number, use `:logout`; to only disconnect, `:stop`. Its events stay in the event stream until they age out. **Errors.** `not_found` (404) — no such session in your organization (also when it is already deleted). `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) / `deadline_exceeded` (504) — no worker answered, or none acknowledged in time. Returns **204** with no body.",
+    params(super::openapi::SessionParam),
+    responses((status = 204, description = "Deleted; no body"), super::openapi::SessionCommandErrors))]
 pub async fn delete_session(
     State(state): State<AppState>,
     principal: Principal,

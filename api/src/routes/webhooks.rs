@@ -20,6 +20,7 @@ use crate::webhooks;
 
 /// A new webhook: its view plus the secret, shown only in this response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = crate::routes::openapi::examples::created_webhook)]
 pub struct CreatedWebhook {
     #[serde(flatten)]
     pub view: WebhookView,
@@ -31,15 +32,17 @@ pub struct CreatedWebhook {
 
 /// `GET /webhooks` answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = crate::routes::openapi::examples::webhook_list)]
 pub struct WebhookList {
     pub webhooks: Vec<WebhookView>,
 }
 
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks",
     summary = "Create a webhook",
-    description = "Registers an endpoint that receives the organization's events as signed `POST`s (see docs/webhooks.md). Requires `manage`. `events` defaults to every type (answered as `null`, which also covers types added later); `sessionId` limits deliveries to one session. Only events after creation are delivered. The `secret` (`whsec_…`) is shown only in this response. Validation errors are `400 invalid_argument` naming `url`, `events` or `sessionId`.",
+    description = "Registers an endpoint that receives your organization's events as signed `POST`s: the event as the JSON body, `x-wagw-event-id` (the dedupe key) and `x-wagw-signature: t=<unix ms>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>` (see docs/webhooks.md). Requires the `manage` capability. `events` defaults to every type (answered as `null`, which also covers types added later); `sessionId` limits deliveries to one session. Only events after creation are delivered. **Async, at least once.** Deliveries are retried with backoff for up to 24 h; one that fails for good becomes a dead letter. The `secret` (`whsec_…`) is shown **only in this response**. Not idempotent: each call registers another webhook. **Errors.** `invalid_argument` (400) — `url`, `events` or `sessionId` is bad, named in `details.field`, or the body is malformed. `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) — Redis is unreachable. Returns **201** with the webhook and its secret.",
     request_body = CreateWebhookBody,
-    responses((status = 201, description = "The webhook and its secret", body = CreatedWebhook), super::openapi::Errors))]
+    responses((status = 201, description = "The webhook and its secret, shown only here", body = CreatedWebhook,
+        example = json!(super::openapi::examples::created_webhook())), super::openapi::CreateWebhookErrors))]
 pub async fn create_webhook(
     State(state): State<AppState>,
     principal: Principal,
@@ -72,8 +75,9 @@ pub async fn create_webhook(
 
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
     summary = "List webhooks",
-    description = "Lists the organization's webhooks, newest first, without their secrets. Requires `manage`.",
-    responses((status = 200, description = "The webhooks", body = WebhookList), super::openapi::Errors))]
+    description = "Lists your organization's webhooks, newest first, with their `url`, `events` and `sessionId` filters — never their secrets. Requires the `manage` capability. **Errors.** `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) — Redis is unreachable. Returns **200** with the webhooks.",
+    responses((status = 200, description = "The webhooks, newest first", body = WebhookList,
+        example = json!(super::openapi::examples::webhook_list())), super::openapi::ListWebhooksErrors))]
 pub async fn list_webhooks(
     State(state): State<AppState>,
     principal: Principal,
@@ -103,9 +107,10 @@ pub async fn visible_webhook(
 
 #[utoipa::path(get, path = "/api/v1/webhooks/{webhook}", tag = "webhooks",
     summary = "Get a webhook",
-    description = "One webhook, without its secret. Requires `manage`. Another organization's webhook is `404`.",
-    params(("webhook" = String, Path, description = "The webhook id (a ULID)")),
-    responses((status = 200, description = "The webhook", body = WebhookView), super::openapi::Errors))]
+    description = "Returns one webhook of your organization, without its secret. Requires the `manage` capability. **Errors.** `invalid_argument` (400) — the id is not a ULID. `not_found` (404) — no such webhook in your organization. `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) — Redis is unreachable. Returns **200** with the webhook.",
+    params(super::openapi::WebhookParam),
+    responses((status = 200, description = "The webhook", body = WebhookView,
+        example = json!(wagw_common::examples::webhook_view())), super::openapi::WebhookErrors))]
 pub async fn get_webhook(
     State(state): State<AppState>,
     principal: Principal,
@@ -117,10 +122,11 @@ pub async fn get_webhook(
 
 #[utoipa::path(patch, path = "/api/v1/webhooks/{webhook}", tag = "webhooks",
     summary = "Update a webhook",
-    description = "Changes any of `url`, `events`, `sessionId`. `events: null` delivers every type again; `sessionId: null` clears the session filter. Deliveries already queued use the new url (and the unchanged secret) at their next attempt. Requires `manage`.",
-    params(("webhook" = String, Path, description = "The webhook id (a ULID)")),
+    description = "Changes any of `url`, `events`, `sessionId`; absent fields are left alone. `events: null` delivers every type again; `sessionId: null` clears the session filter. Deliveries already queued use the new url (and the unchanged secret) at their next attempt. The secret cannot be changed: to rotate it, create a new webhook and delete the old one. Requires the `manage` capability. Idempotent: the same patch again changes nothing more (but `updatedAt`). **Errors.** `invalid_argument` (400) — `url`, `events` or `sessionId` is bad, named in `details.field`, or the body is malformed. `not_found` (404) — no such webhook in your organization. `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) — Redis is unreachable. Returns **200** with the updated webhook.",
+    params(super::openapi::WebhookParam),
     request_body = UpdateWebhookBody,
-    responses((status = 200, description = "The updated webhook", body = WebhookView), super::openapi::Errors))]
+    responses((status = 200, description = "The updated webhook", body = WebhookView,
+        example = json!(wagw_common::examples::webhook_view())), super::openapi::UpdateWebhookErrors))]
 pub async fn update_webhook(
     State(state): State<AppState>,
     principal: Principal,
@@ -148,9 +154,9 @@ pub async fn update_webhook(
 
 #[utoipa::path(delete, path = "/api/v1/webhooks/{webhook}", tag = "webhooks",
     summary = "Delete a webhook",
-    description = "Deletes the webhook and its dead letters. Deliveries already queued are dropped at their next attempt. Requires `manage`.",
-    params(("webhook" = String, Path, description = "The webhook id (a ULID)")),
-    responses((status = 204, description = "Deleted"), super::openapi::Errors))]
+    description = "Deletes the webhook and its dead letters; deliveries already queued are dropped at their next attempt. Requires the `manage` capability. **Destructive:** deleting it again is `404`. **Errors.** `invalid_argument` (400) — the id is not a ULID. `not_found` (404) — no such webhook in your organization. `unauthorized` (401) / `forbidden` (403) — credential / capability failures. `unavailable` (503) — Redis is unreachable. Returns **204** with no body.",
+    params(super::openapi::WebhookParam),
+    responses((status = 204, description = "Deleted; no body"), super::openapi::WebhookErrors))]
 pub async fn delete_webhook(
     State(state): State<AppState>,
     principal: Principal,
