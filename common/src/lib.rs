@@ -18,6 +18,7 @@
 //! - [`keys`]: the only place Redis key strings are built.
 //! - [`shard`]: the fixed hash that maps a session to a shard, and rendezvous weights.
 //! - `telemetry` (feature `telemetry`): logging set-up shared by both binaries.
+//! - `metrics` (feature `metrics`): the Prometheus recorder set-up shared by both binaries.
 //! - [`time`]: milliseconds since the Unix epoch, the only timestamp unit on the wire.
 
 pub mod error;
@@ -25,6 +26,8 @@ pub mod events;
 pub mod ids;
 pub mod keys;
 pub mod messages;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod session;
 pub mod shard;
 pub mod sim;
