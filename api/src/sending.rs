@@ -198,7 +198,9 @@ async fn publish_job(
         }
         Err(_) => CommandOutcome::Error,
     };
-    state.metrics().command(CommandOp::Send.token(), outcome, started);
+    state
+        .metrics()
+        .command(CommandOp::Send.token(), outcome, started);
     let duplicate = published?;
     tracing::debug!(message.id = %record.message_id, stream.duplicate = duplicate, "send queued");
     Ok(())

@@ -15,6 +15,7 @@ mod gateways;
 mod health;
 mod jwks;
 mod lifecycle;
+mod metrics;
 mod openapi;
 mod pagination;
 mod pairing;

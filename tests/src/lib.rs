@@ -20,6 +20,7 @@
 //! - [`edge`]: extra edges on a stack ([`edge::TestEdge`]); [`send`]: sending through the edge
 //!   and reading the jobs in a gateway's send stream.
 //! - [`assertions`]: the error envelope, ULIDs, timestamps, key and code formats.
+//! - [`metrics`]: a Prometheus text parser, and scraping the edge and each worker.
 //! - [`sends`]: send jobs published as the edge does, and taps on what workers did with them.
 //! - [`worker_stack`]: [`WorkerStack`], in-process workers with no edge, driven over NATS
 //!   (commands and sim controls in [`worker_bus`]) and checked in Redis.
@@ -37,6 +38,7 @@ mod fleet_sessions;
 mod fleet_view;
 pub mod http;
 pub mod jwks;
+pub mod metrics;
 pub mod options;
 mod probe;
 pub mod procs;
