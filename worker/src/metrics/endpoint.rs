@@ -20,14 +20,16 @@ impl Worker {
     /// # Errors
     /// When the address cannot be bound (taken, not local, not permitted).
     pub async fn start_metrics(&self) -> anyhow::Result<()> {
-        self.tasks.spawn(self.clone().metrics_upkeep());
         let MetricsAddr::Listen(addr) = self.config.metrics_addr else {
             tracing::info!("the metrics endpoint is off (WAGW_METRICS_ADDR=off)");
+            self.tasks.spawn(self.clone().metrics_upkeep());
             return Ok(());
         };
         let listener = TcpListener::bind(addr).await.with_context(|| {
             format!("binding the metrics endpoint on {addr} (WAGW_METRICS_ADDR)")
         })?;
+        // Only once bound: a worker that cannot start leaves no task behind.
+        self.tasks.spawn(self.clone().metrics_upkeep());
         let bound = listener
             .local_addr()
             .context("reading the metrics endpoint's address")?;
