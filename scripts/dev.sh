@@ -23,6 +23,7 @@
 #   WAGW_DEV_HTTP_PORT   8080   the edge's port on 127.0.0.1
 #   WAGW_DEV_NATS_PORT   4322   NATS (not 4222, so a machine's own NATS does not clash)
 #   WAGW_DEV_REDIS_PORT  6479   Redis (not 6379, likewise)
+#   WAGW_DEV_METRICS_PORT 9464  worker-1's Prometheus /metrics; worker-2 gets the next port
 #   WAGW_DEV_RELEASE     unset  1 = build and run the release profile instead
 #   WAGW_DEV_SKIP_BUILD  unset  1 = do not run cargo; use the binaries already built
 #   WAGW_DEV_BIN_DIR     target/<profile>  where wagw-api and wagw-worker are taken from
@@ -77,6 +78,7 @@ done
 NATS_PORT=${WAGW_DEV_NATS_PORT:-4322}
 REDIS_PORT=${WAGW_DEV_REDIS_PORT:-6479}
 HTTP_PORT=${WAGW_DEV_HTTP_PORT:-8080}
+METRICS_PORT=${WAGW_DEV_METRICS_PORT:-9464}
 STOP_TIMEOUT=${WAGW_DEV_STOP_TIMEOUT:-10}
 READY_TIMEOUT=${WAGW_DEV_READY_TIMEOUT:-60}
 PROFILE=debug
@@ -91,7 +93,7 @@ NATS_URL=nats://127.0.0.1:$NATS_PORT
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 API_URL=http://127.0.0.1:$HTTP_PORT
 
-for var in NATS_PORT REDIS_PORT HTTP_PORT STOP_TIMEOUT READY_TIMEOUT; do
+for var in NATS_PORT REDIS_PORT HTTP_PORT METRICS_PORT STOP_TIMEOUT READY_TIMEOUT; do
     [[ ${!var} =~ ^[0-9]+$ ]] || die "WAGW_DEV_$var must be a number, got '${!var}'"
 done
 
@@ -208,7 +210,9 @@ check_stale() {
 check_ports() {
     local port what busy=0
     for pair in "$NATS_PORT:NATS:WAGW_DEV_NATS_PORT" "$REDIS_PORT:Redis:WAGW_DEV_REDIS_PORT" \
-        "$HTTP_PORT:the API:WAGW_DEV_HTTP_PORT"; do
+        "$HTTP_PORT:the API:WAGW_DEV_HTTP_PORT" \
+        "$METRICS_PORT:worker-1's metrics:WAGW_DEV_METRICS_PORT" \
+        "$((METRICS_PORT + 1)):worker-2's metrics:WAGW_DEV_METRICS_PORT"; do
         IFS=: read -r port what var <<<"$pair"
         if port_busy "$port"; then
             say "port $port (for $what) is already in use on 127.0.0.1; free it, or pick another: $var=<port> ./scripts/dev.sh"
@@ -327,7 +331,8 @@ start api env "${common_env[@]}" "WAGW_HTTP_ADDR=127.0.0.1:$HTTP_PORT" "WAGW_GAT
     "$BIN_DIR/wagw-api"
 for n in 1 2; do
     worker=(env "${common_env[@]}" "WAGW_GATEWAY_ID=$GATEWAY" "WAGW_WORKER_ID=dev-worker-$n"
-        "WAGW_DRIVER=$DRIVER" "$BIN_DIR/wagw-worker")
+        "WAGW_METRICS_ADDR=127.0.0.1:$((METRICS_PORT + n - 1))" "WAGW_DRIVER=$DRIVER"
+        "$BIN_DIR/wagw-worker")
     if [[ $DRIVER == whatsapp ]]; then
         # Through the environment of the workers alone, not their command line (`ps` shows that).
         WAGW_STATE_KEY=$STATE_KEY start "worker-$n" "${worker[@]}"
@@ -358,6 +363,8 @@ if [[ $DRIVER == sim ]]; then
     API key   $KEY
               org org_dev, capabilities read,manage,send,admin; also saved in .dev/api-key
     NATS      $NATS_URL    Redis  $REDIS_URL
+    metrics   $API_URL/metrics (edge), http://127.0.0.1:$METRICS_PORT/metrics (worker-1),
+              http://127.0.0.1:$((METRICS_PORT + 1))/metrics (worker-2)
     logs      .dev/logs/{api,worker-1,worker-2,nats,redis}.log
 
   Try:
@@ -380,6 +387,8 @@ else
     state key .dev/state-key: seals the sessions' WhatsApp keys in Redis (.dev/whatsapp/);
               without it every session must be paired again
     NATS      $NATS_URL    Redis  $REDIS_URL
+    metrics   $API_URL/metrics (edge), http://127.0.0.1:$METRICS_PORT/metrics (worker-1),
+              http://127.0.0.1:$((METRICS_PORT + 1))/metrics (worker-2)
     logs      .dev/logs/{api,worker-1,worker-2,nats,redis}.log
 
   Pair a phone (README, "Pair a real phone"), in another terminal:

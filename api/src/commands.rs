@@ -65,7 +65,7 @@ pub async fn send(
         Ok(reply) if !reply.ok => CommandOutcome::Refused,
         _ => outcome,
     };
-    state.metrics().command(op.token(), outcome);
+    state.metrics().command(op.token(), outcome, started);
     tracing::debug!(
         nats.subject = %subject,
         command.outcome = outcome.as_str(),

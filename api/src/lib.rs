@@ -64,16 +64,27 @@ pub async fn run(
         .local_addr()
         .context("reading the listener's address")?;
     tracing::info!(http.addr = %addr, edge.gateways = ?gateways, "edge listening");
+    let upkeep_stop = shutdown.child_token();
+    let upkeep = tokio::spawn({
+        let (state, stop) = (state.clone(), upkeep_stop.clone());
+        let interval = wagw_common::metrics::UPKEEP_INTERVAL;
+        async move { state.metrics().upkeep(interval, stop).await }
+    });
     let streams_end = state.streams_end().clone();
     let stopping = async move {
         shutdown.cancelled().await;
         // Streams never finish by themselves; ending them lets in-flight requests drain.
         streams_end.cancel();
     };
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(stopping)
         .await
-        .context("serving HTTP")?;
+        .context("serving HTTP");
+    upkeep_stop.cancel();
+    if let Err(err) = upkeep.await {
+        tracing::warn!(error = %err, "the metrics upkeep task failed");
+    }
+    served?;
     if let Err(err) = state.nats().flush().await {
         tracing::warn!(error = %err, "flushing NATS at shutdown failed");
     }

@@ -83,7 +83,10 @@ pub async fn accept(
                 window,
             },
             _,
-        ) => Err(ApiError::rate_limited(retry_after_ms, window.as_str())),
+        ) => {
+            state.metrics().send_rate_limited(window);
+            Err(ApiError::rate_limited(retry_after_ms, window.as_str()))
+        }
         (Admission::Remembered(stored), Some((key, _))) => {
             replay(state, located, request, &key, &stored).await
         }
@@ -186,6 +189,7 @@ async fn publish_job(
         payload: Bytes::from(payload),
         request_id: &request.request_id,
     };
+    let started = std::time::Instant::now();
     let published = send_stream::publish(state, &job).await;
     let outcome = match &published {
         Ok(_) => CommandOutcome::Ok,
@@ -194,7 +198,9 @@ async fn publish_job(
         }
         Err(_) => CommandOutcome::Error,
     };
-    state.metrics().command(CommandOp::Send.token(), outcome);
+    state
+        .metrics()
+        .command(CommandOp::Send.token(), outcome, started);
     let duplicate = published?;
     tracing::debug!(message.id = %record.message_id, stream.duplicate = duplicate, "send queued");
     Ok(())

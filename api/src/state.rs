@@ -60,7 +60,7 @@ impl AppState {
     /// Builds the state around existing clients.
     ///
     /// # Errors
-    /// When the key prefix or subject root is invalid, or metrics cannot be set up.
+    /// When the key prefix or subject root is invalid.
     pub fn new(
         config: Config,
         nats: async_nats::Client,
@@ -69,7 +69,7 @@ impl AppState {
         let keys = config.keys().context("WAGW_KEY_PREFIX")?;
         let subjects = config.subjects().context("WAGW_SUBJECT_ROOT")?;
         let jwt = JwtVerifier::new(&config)?;
-        let metrics = Metrics::new()?;
+        let metrics = Metrics::new();
         let jetstream = async_nats::jetstream::ContextBuilder::new()
             .timeout(config.command_timeout())
             .build(nats.clone());

@@ -19,6 +19,7 @@
 //! - [`shard`]: the fixed hash that maps a session to a shard, and rendezvous weights.
 //! - `examples` (feature `openapi`): example values of the wire types for the OpenAPI document.
 //! - `telemetry` (feature `telemetry`): logging set-up shared by both binaries.
+//! - `metrics` (feature `metrics`): the Prometheus recorder set-up shared by both binaries.
 //! - [`time`]: milliseconds since the Unix epoch, the only timestamp unit on the wire.
 
 pub mod error;
@@ -28,6 +29,8 @@ pub mod examples;
 pub mod ids;
 pub mod keys;
 pub mod messages;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod session;
 pub mod shard;
 pub mod sim;

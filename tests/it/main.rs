@@ -17,6 +17,7 @@ mod health;
 mod jwks;
 mod lifecycle;
 mod logs;
+mod metrics;
 mod openapi;
 mod pagination;
 mod pairing;

@@ -21,6 +21,7 @@ fn real_driver_env(state_key: Option<&str>) -> Vec<(String, String)> {
         ("WAGW_DRIVER".to_owned(), "whatsapp".to_owned()),
         ("WAGW_WA_URL".to_owned(), unreachable_whatsapp()),
         ("WAGW_WA_VERSION".to_owned(), "2.3000.1026131876".to_owned()),
+        ("WAGW_METRICS_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
     ];
     if let Some(key) = state_key {
         env.push(("WAGW_STATE_KEY".to_owned(), key.to_owned()));

@@ -187,6 +187,8 @@ impl FleetApp {
             ("WAGW_SUBJECT_ROOT", root.to_owned()),
             ("WAGW_KEY_PREFIX", root.to_owned()),
             ("WAGW_LOG_FORMAT", "json".into()),
+            // A free port each; the member info says which.
+            ("WAGW_METRICS_ADDR", "127.0.0.1:0".into()),
             ("RUST_LOG", o.worker_log.clone()),
         ];
         if let Some(n) = o.reconnect_concurrency {

@@ -22,6 +22,7 @@
 //! - [`edge_procs`]: the `wagw-api` binary as a process with JSON logs, next to worker
 //!   processes.
 //! - [`assertions`]: the error envelope, ULIDs, timestamps, key and code formats.
+//! - [`metrics`]: a Prometheus text parser, and scraping the edge and each worker.
 //! - [`sends`]: send jobs published as the edge does, and taps on what workers did with them.
 //! - [`sse`]: reading the live status stream (`GET /sessions:watch`) as its clients do.
 //! - [`console`]: the web console's browser test, a Node script driving headless Chromium.
@@ -43,6 +44,7 @@ mod fleet_sessions;
 mod fleet_view;
 pub mod http;
 pub mod jwks;
+pub mod metrics;
 pub mod options;
 mod probe;
 pub mod procs;

@@ -186,6 +186,8 @@ impl TestOptions {
             hooks.retry_window_secs.to_string(),
         );
         flag("webhook-concurrency", hooks.concurrency.to_string());
+        // A free port each: many workers run in one test process.
+        flag("metrics-addr", "127.0.0.1:0".into());
         flag("subject-root", root.into());
         flag("key-prefix", root.into());
         args

@@ -134,8 +134,8 @@ impl WorkerStack {
         restarted.unwrap_or_else(|error| panic!("nats-server did not come back: {error:#}"));
     }
 
-    /// A fast sim worker's config (lease 1.5 s, heartbeat 300 ms, no auto pairing), plus
-    /// `extra` flags.
+    /// A fast sim worker's config (lease 1.5 s, heartbeat 300 ms, no auto pairing, metrics on
+    /// a free port), plus `extra` flags.
     pub fn worker_config(&self, id: &str, extra: &[&str]) -> wagw_worker::Config {
         let (nats, redis) = (self.nats_server.url(), self.redis_server.url());
         let shards = SHARDS.to_string();
@@ -170,6 +170,10 @@ impl WorkerStack {
             "--key-prefix",
             &self.root,
         ];
+        // A free port each (many workers run in one test process), unless `extra` picks one.
+        if !extra.contains(&"--metrics-addr") {
+            args.extend_from_slice(&["--metrics-addr", "127.0.0.1:0"]);
+        }
         args.extend_from_slice(extra);
         wagw_worker::Config::try_parse_from(args)
             .unwrap_or_else(|error| panic!("worker config refused: {error}"))

@@ -14,6 +14,7 @@ pub use wagw_common::telemetry::LogFormat;
 use wagw_common::{GatewayId, WorkerId};
 
 use crate::driver::version::WaVersion;
+use crate::metrics::MetricsAddr;
 
 /// Which driver talks to WhatsApp's side of the sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -179,6 +180,10 @@ pub struct Config {
     /// Webhook delivery: stream, timeout, retries, per-webhook concurrency.
     #[command(flatten)]
     pub webhooks: crate::webhooks::WebhookSettings,
+
+    /// Where the Prometheus `GET /metrics` endpoint listens (an IP address and port), or `off`.
+    #[arg(long, env = "WAGW_METRICS_ADDR", value_name = "WAGW_METRICS_ADDR", default_value = "127.0.0.1:9464", value_parser = MetricsAddr::parse)]
+    pub metrics_addr: MetricsAddr,
 
     /// Root of every NATS subject, so deployments and tests can share one NATS.
     #[arg(long, env = "WAGW_SUBJECT_ROOT", value_name = "WAGW_SUBJECT_ROOT", default_value = "wagw", value_parser = parse_subject_root)]

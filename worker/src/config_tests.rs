@@ -46,6 +46,8 @@ fn defaults_match_the_fleet_spec() {
         (1000, 600_000)
     );
     assert_eq!(hooks.webhook_retry_window_secs, 86_400);
+    let metrics = "127.0.0.1:9464".parse().expect("an address");
+    assert_eq!(config.metrics_addr, MetricsAddr::Listen(metrics));
 }
 
 #[test]
@@ -89,10 +91,35 @@ fn bad_values_name_the_variable() {
             &["--webhook-retry-window-secs", "0"][..],
             "WAGW_WEBHOOK_RETRY_WINDOW_SECS",
         ),
+        (&["--metrics-addr", "localhost"][..], "WAGW_METRICS_ADDR"),
+        (
+            &["--metrics-addr", "127.0.0.1:99999"][..],
+            "WAGW_METRICS_ADDR",
+        ),
     ] {
         let err = parse(args).expect_err("bad value refused");
         assert!(err.contains(variable), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn the_metrics_endpoint_can_be_turned_off_or_moved() {
+    let off = parse(&["--metrics-addr", "off"]).expect("off parses");
+    assert_eq!(off.metrics_addr, MetricsAddr::Off);
+    let any = parse(&["--metrics-addr", "0.0.0.0:9465"]).expect("an address parses");
+    assert_eq!(
+        any.metrics_addr,
+        MetricsAddr::Listen("0.0.0.0:9465".parse().expect("an address"))
+    );
+    let err = parse(&["--metrics-addr", "nine"]).expect_err("refused");
+    assert_eq!(
+        err.lines().next(),
+        Some(
+            "error: invalid value 'nine' for '--metrics-addr <WAGW_METRICS_ADDR>': expected an IP \
+             address and port (e.g. 127.0.0.1:9464) or `off`"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

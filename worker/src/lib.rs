@@ -16,6 +16,7 @@
 //! - [`sessions`]: per-session locks, links and their event pumps, reconnects, reconciliation.
 //! - [`store`]: Redis reads and the fenced scripts; [`status`]: publishing.
 //! - [`webhooks`]: webhook fan-out and delivery (two durable JetStream consumers).
+//! - [`metrics`]: the worker's Prometheus recorder and its `GET /metrics` endpoint.
 //! - [`sim_control`]: controls of the simulated phone; [`driver`]: the driver interface.
 //!
 //! Tests drive a worker in-process with [`run`], or a [`Worker`] directly with
@@ -27,6 +28,7 @@ pub mod error;
 pub mod event_stream;
 pub mod fleet;
 pub mod handlers;
+pub mod metrics;
 pub mod runner;
 pub mod send;
 pub mod sessions;

@@ -1,5 +1,5 @@
-//! Start-up and shutdown of a worker: connect (with timeouts), join the fleet, start the lease,
-//! watchdog, heartbeat, notice and sim control loops, and on shutdown stop taking messages,
+//! Start-up and shutdown of a worker: connect (with timeouts), start the metrics endpoint, join
+//! the fleet, start the lease, watchdog, heartbeat, notice and sim control loops, and on shutdown stop taking messages,
 //! leave the members set, let in-flight handlers finish (with a deadline), close links, release
 //! leases, announce the leave and drain NATS.
 
@@ -150,8 +150,9 @@ impl Worker {
     /// Runs until `shutdown` is cancelled, then shuts down cleanly.
     ///
     /// # Errors
-    /// Subscribing to the sim controls failed.
+    /// Binding the metrics endpoint or subscribing to the sim controls failed.
     pub async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        self.start_metrics().await?;
         tracing::info!(
             worker.id = %self.id,
             gateway.id = %self.gateway,

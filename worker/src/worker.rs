@@ -23,6 +23,7 @@ use crate::driver::{Driver, DriverSession};
 use crate::error::HandlerError;
 use crate::event_stream;
 use crate::fleet::Fleet;
+use crate::metrics::Metrics;
 use crate::sessions::Sessions;
 use crate::store::{Fence, Store, StoreError};
 
@@ -64,6 +65,8 @@ pub struct Inner {
     /// Cancelled when the worker begins to shut down.
     pub stopping: CancellationToken,
     pub started_at: i64,
+    /// This worker's Prometheus series, served by [`crate::metrics::endpoint`].
+    pub metrics: Metrics,
 }
 
 impl Deref for Worker {
@@ -89,6 +92,7 @@ impl Worker {
         );
         let reconcile_permits = Arc::new(Semaphore::new(config.reconnect_concurrency));
         let inner = Inner {
+            metrics: Metrics::new(&config.gateway_id, &config.worker_id),
             id: config.worker_id.clone(),
             gateway: config.gateway_id.clone(),
             subjects: config.subjects(),

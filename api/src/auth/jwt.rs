@@ -11,6 +11,8 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, P
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
+use crate::metrics::{JwksFetchReason, JwksFetches};
+
 /// Timeout of one JWKS fetch.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
@@ -112,6 +114,8 @@ pub struct JwtVerifier {
     refetch_interval: Duration,
     cache: RwLock<Option<Arc<KeySet>>>,
     fetch: tokio::sync::Mutex<FetchLog>,
+    /// Fetches by reason and outcome, for `/metrics`.
+    pub fetches: JwksFetches,
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -156,6 +160,7 @@ impl JwtVerifier {
             refetch_interval: config.jwks_refetch_interval(),
             cache: RwLock::new(None),
             fetch: tokio::sync::Mutex::new(FetchLog::default()),
+            fetches: JwksFetches::default(),
         })
     }
 
@@ -219,7 +224,10 @@ impl JwtVerifier {
             if !stale {
                 log.last_unknown_kid_refetch = Some(Instant::now());
             }
-            match self.fetch_set(url).await {
+            let fetched = self.fetch_set(url).await;
+            let reason = JwksFetchReason::of(current.is_some(), stale);
+            self.fetches.record(reason, fetched.is_ok());
+            match fetched {
                 Ok(set) => {
                     log.last_failure = None;
                     let mut guard = self.cache.write().unwrap_or_else(|p| p.into_inner());

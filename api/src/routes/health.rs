@@ -49,14 +49,14 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     summary = "Prometheus metrics",
-    description = "The edge's metrics in the Prometheus text format, for scraping: HTTP requests by route template and status, request latency, NATS command outcomes. No authentication: expose it only to your monitoring network. Returns **200**.",
+    description = "The edge's metrics in the Prometheus text format: HTTP requests by route template and status and their latency, NATS requests to workers by op and outcome and their latency, JWKS fetches by reason and outcome, and send rate-limit rejections by window. Each worker serves its own on `WAGW_METRICS_ADDR`. Every series is listed in `docs/metrics.md`. No authentication: expose it only to your monitoring network. Returns **200**.",
     responses((status = 200, description = "Metrics, Prometheus text format 0.0.4", body = String, content_type = "text/plain",
         example = json!("# TYPE wagw_http_requests_total counter\nwagw_http_requests_total{method=\"GET\",route=\"/api/v1/sessions/{session}\",status=\"200\"} 42\n"))))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let mut response = state.metrics().render().into_response();
+    let mut response = state.metrics().render(&state.jwt().fetches).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        HeaderValue::from_static(wagw_common::metrics::CONTENT_TYPE),
     );
     response
 }

@@ -1,7 +1,7 @@
 //! The membership heartbeat: every heartbeat interval the worker scores itself in the gateway's
-//! members set, refreshes its self-description (driver, held shards, session counts, counters),
-//! which expires three heartbeats after the last one, and prunes members gone silent for three
-//! heartbeats. `GET /gateways` reads both.
+//! members set, refreshes its self-description (driver, held shards, session counts, counters,
+//! the metrics endpoint's address), which expires three heartbeats after the last one, and
+//! prunes members gone silent for three heartbeats. `GET /gateways` reads both.
 
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -86,6 +86,7 @@ impl Worker {
             "shards": self.fleet.held_shards(),
             "sessions": sessions,
             "counters": self.fleet.counters.snapshot(),
+            "metricsAddr": self.metrics.addr(),
             "startedAt": self.started_at,
             "at": at,
         })

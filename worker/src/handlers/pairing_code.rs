@@ -56,6 +56,7 @@ pub async fn request_pairing_code(
         w.close_link(&row.id).await;
         return Err(err);
     }
+    w.metrics.pairing_codes_issued.increment(1);
     Ok(reply(stored.code, stored.expires_at))
 }
 

@@ -167,6 +167,7 @@ impl Worker {
             at: now_ms(),
         };
         self.write_record(send, &record, remap).await?;
+        self.metrics.sends_sent.increment(1);
         tracing::info!(wa.message_id = record.wa_message_id, "message sent");
         Ok(self.republish(row, send, &record).await)
     }
@@ -185,6 +186,7 @@ impl Worker {
             at: now_ms(),
         };
         self.write_record(send, &record, false).await?;
+        self.metrics.sends_failed.increment(1);
         tracing::info!(reason = record.reason, "message failed");
         Ok(self.republish(row, send, &record).await)
     }

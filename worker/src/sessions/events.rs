@@ -34,8 +34,12 @@ impl Worker {
             DriverEvent::Qr { code, expires_at } => {
                 self.on_qr(row, generation, code, expires_at).await
             }
-            DriverEvent::QrExhausted => self.stop_session(row, Some("qr_expired")).await,
+            DriverEvent::QrExhausted => {
+                self.metrics.qr_pairings_expired.increment(1);
+                self.stop_session(row, Some("qr_expired")).await
+            }
             DriverEvent::PairingCodeExpired => {
+                self.metrics.pairing_codes_expired.increment(1);
                 self.stop_session(row, Some("pairing_code_expired")).await
             }
             DriverEvent::Paired {
@@ -116,6 +120,7 @@ impl Worker {
         let fence = self.fence(self.shard_of(&row.id))?;
         let stored = self.store.set_qr(&fence, &row.id, &qr, now_ms()).await;
         self.check_fence(stored).await?;
+        self.metrics.qr_codes_issued.increment(1);
         self.sessions.set_qr(&row.id, generation, Some(qr.clone()));
         let data = json!({ "qr": qr.qr, "expiresAt": qr.expires_at });
         self.publish_event(row, types::SESSION_QR, data).await;
@@ -173,6 +178,7 @@ impl Worker {
         } else {
             format!("{from}@s.whatsapp.net")
         };
+        self.metrics.messages_received.increment(1);
         let data = json!({ "waMessageId": message_id, "from": from, "text": text, "at": at });
         self.publish_event(row, types::MESSAGE_RECEIVED, data).await;
         if !row.auto_read {

@@ -6,7 +6,7 @@
 
 use async_nats::jetstream::{AckKind, Message};
 use rand::Rng;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wagw_common::time::now_ms;
 use wagw_common::webhooks::{DeadLetter, DeliveryJob};
 
@@ -47,7 +47,10 @@ impl Webhooks {
         let delivered = message.info().map_or(1, |info| info.delivered.max(1));
         let started_at = now_ms();
         let timeout = self.worker.config.webhooks.timeout();
+        let clock = Instant::now();
         let verdict = attempt(&self.client, &webhook, &job.event, timeout).await;
+        let metrics = &self.worker.metrics;
+        metrics.webhook_attempt(&verdict, clock.elapsed());
         let (status, error, retry_after, permanent) = match verdict {
             Verdict::Delivered => {
                 if delivered > 1 {
@@ -58,6 +61,7 @@ impl Webhooks {
                         tracing::warn!(error = %err, "forgetting a delivery's failed attempts failed");
                     }
                 }
+                metrics.webhook_delivered.increment(1);
                 return settle(&message, AckKind::Ack).await;
             }
             Verdict::Refused { status, error } => (status, error, None, true),
@@ -92,6 +96,7 @@ impl Webhooks {
             Duration::from_millis(u64::try_from(now_ms() - first_attempt_at).unwrap_or(0));
         let attempt_no = u64::try_from(delivered).unwrap_or(1);
         if !permanent && let Some(delay) = self.policy.next(attempt_no, elapsed, retry_after) {
+            metrics.webhook_retried.increment(1);
             return settle(&message, AckKind::Nak(Some(delay))).await;
         }
         let letter = DeadLetter {
@@ -107,6 +112,7 @@ impl Webhooks {
             .await
         {
             Ok(_) => {
+                metrics.webhook_dead_lettered.increment(1);
                 tracing::warn!(webhook.id = %webhook.id, event.id = letter.event.id, attempts, "a delivery became a dead letter");
                 settle(&message, AckKind::Term).await;
             }
