@@ -8,7 +8,6 @@ use serde_json::json;
 use std::time::Duration;
 use wagw_api::Capability::{Manage, Read};
 use wagw_common::SessionStatus::{Starting, Stopped, Working};
-use wagw_common::sim::SimAction;
 use wagw_tests::console::{ConsoleScript, artifacts_dir, require_prerequisites};
 use wagw_tests::{ORG_A, SOON, TestApp, TestOptions, session_path};
 
@@ -53,15 +52,7 @@ async fn the_console_pairs_a_session_by_qr_and_shows_it_working_live() {
     assert_eq!(row["status"], "scan_qr_code", "{row}");
 
     let gateway = row["gatewayId"].as_str().expect("a gateway").to_owned();
-    let reply = app
-        .sim(
-            &gateway,
-            &id,
-            SimAction::Pair,
-            json!({"phoneNumber": PHONE}),
-        )
-        .await;
-    assert!(reply.ok, "sim pair refused: {reply:?}");
+    app.sim_pair(&gateway, &id, PHONE).await;
     script.say("paired").await;
 
     script.expect("working", STEP).await;

@@ -5,7 +5,6 @@ use serde_json::json;
 use std::time::Duration;
 use wagw_api::Capability::{Manage, Read, Send};
 use wagw_common::SessionStatus;
-use wagw_common::sim::SimAction;
 use wagw_tests::assertions::assert_error;
 use wagw_tests::{ORG_A, ORG_B, SOON, TestApp, TestOptions, id_of, session_path};
 
@@ -18,15 +17,7 @@ async fn create_and_pair(app: &TestApp, token: &str, label: &str) -> String {
     let gateway = row["gatewayId"].as_str().expect("a gateway").to_owned();
     let (status, qr, _) = app.get(&session_path(&id, "/qr"), token).await;
     assert_eq!(status, StatusCode::OK, "GET qr: {qr}");
-    let reply = app
-        .sim(
-            &gateway,
-            &id,
-            SimAction::Pair,
-            json!({"phoneNumber": PHONE}),
-        )
-        .await;
-    assert!(reply.ok, "sim pair refused: {reply:?}");
+    app.sim_pair(&gateway, &id, PHONE).await;
     id
 }
 

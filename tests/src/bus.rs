@@ -46,6 +46,17 @@ impl TestApp {
         })
     }
 
+    /// The simulated phone scans the current QR of `session_id` (or confirms its code) as
+    /// `phone`.
+    ///
+    /// # Panics
+    /// When the owning worker refuses or does not answer.
+    pub async fn sim_pair(&self, gw: &str, session_id: &str, phone: &str) {
+        let body = serde_json::json!({"phoneNumber": phone});
+        let reply = self.sim(gw, session_id, SimAction::Pair, body).await;
+        assert!(reply.ok, "sim pair of {session_id} refused: {reply:?}");
+    }
+
     /// Subscribes to `<root>.status.<gw>.>`; the subscription is live when this returns.
     pub async fn subscribe_status(&self, gw: &str) -> Subscriber {
         self.subscribe(self.subjects.status_all(&gateway(gw))).await

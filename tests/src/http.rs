@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use wagw_api::Capability;
 use wagw_common::OrganizationId;
-use wagw_common::sim::SimAction;
 
 /// Status, JSON body (`Null` when empty, a `String` when not JSON) and headers of a response.
 pub type HttpResponse = (StatusCode, Value, HeaderMap);
@@ -182,15 +181,7 @@ impl TestApp {
             .to_owned();
         let (status, qr, _) = self.get(&format!("/api/v1/sessions/{id}/qr"), token).await;
         assert_eq!(status, StatusCode::OK, "GET qr: {qr}");
-        let reply = self
-            .sim(
-                &gateway,
-                &id,
-                SimAction::Pair,
-                json!({"phoneNumber": phone}),
-            )
-            .await;
-        assert!(reply.ok, "sim pair refused: {reply:?}");
+        self.sim_pair(&gateway, &id, phone).await;
         self.wait_for_status(token, &id, "working", Duration::from_secs(10))
             .await
     }
