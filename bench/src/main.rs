@@ -71,6 +71,7 @@ struct Round {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     anyhow::ensure!(args.workers >= 2, "--workers must be at least 2");
+    wagw_tests::worker_procs::build_beside(env!("CARGO_PKG_NAME"));
     let deadline = Duration::from_millis(args.lease_ms * 3) + Duration::from_secs(60);
     let mut fleet = FleetApp::try_spawn(FleetOptions {
         workers: args.workers,

@@ -1,6 +1,7 @@
 //! The black-box suite: one module per feature, each test on its own isolated stack
 //! (see the `wagw_tests` harness).
 
+mod api_key_lookup;
 mod api_keys;
 mod auth;
 mod commands;

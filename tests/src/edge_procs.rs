@@ -30,6 +30,10 @@ impl EdgeProcess {
         format!("{}{path}", self.base_url)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Every JSON line of its log so far (lines that are not JSON are skipped).
     ///
     /// # Errors

@@ -9,6 +9,13 @@
 //! running executable) once, guarded by a `OnceLock`, and returns
 //! `target/<profile>/wagw-worker`. Cargo's own lock on the target directory serialises it with
 //! any other build; when the binary is fresh the build is a no-op of well under a second.
+//!
+//! Cargo unifies features over the packages a build selects, so `-p wagw-worker` alone can pick
+//! other features for shared crates than the build of the running program did, and each of the
+//! two builds then recompiles what the other one just built. A program outside `cargo test`
+//! (the benchmarks) calls [`build_beside`] with its own package first: the binaries are then
+//! built with that package, `wagw-api` and `wagw-worker` selected together, which resolves the
+//! same features every time and rebuilds nothing.
 
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -25,6 +32,15 @@ fn profile_dir() -> anyhow::Result<PathBuf> {
         dir = dir.parent().context("deps/ has a parent")?;
     }
     Ok(dir.to_path_buf())
+}
+
+/// The package the binaries are built beside, once [`build_beside`] set it.
+static BESIDE: OnceLock<&'static str> = OnceLock::new();
+
+/// Builds the binaries with `package` selected too (see the module docs); call it before the
+/// first [`worker_binary`] or [`edge_binary`]. A second call changes nothing.
+pub fn build_beside(package: &'static str) {
+    let _ = BESIDE.set(package);
 }
 
 /// Builds (once per process) and returns the path of the `wagw-worker` binary.
@@ -66,8 +82,12 @@ fn build_binary(name: &str) -> anyhow::Result<PathBuf> {
     let log = std::fs::File::create(&log_path)
         .with_context(|| format!("creating {}", log_path.display()))?;
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "-p", name, "--bin", name])
+    let mut command = Command::new(env!("CARGO"));
+    command.args(["build", "-p", name, "--bin", name]);
+    if let Some(package) = BESIDE.get() {
+        command.args(["-p", package, "-p", "wagw-api", "-p", "wagw-worker"]);
+    }
+    let status = command
         .args(["--profile", profile])
         .arg("--manifest-path")
         .arg(&manifest)

@@ -3,6 +3,7 @@
 
 mod capability;
 pub mod jwt;
+mod scoped;
 
 use std::collections::BTreeSet;
 
@@ -12,6 +13,7 @@ use axum::http::request::Parts;
 use wagw_common::{OrganizationId, Session};
 
 pub use capability::{Capability, for_role};
+pub use scoped::{ScopedSession, SessionIdPath};
 
 use crate::api_keys;
 use crate::error::ApiError;
@@ -91,41 +93,65 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(parse_bearer)
-            .ok_or_else(ApiError::unauthorized)?;
-        if token.starts_with(api_keys::KEY_PREFIX) {
-            authenticate_api_key(state, token).await
-        } else {
-            authenticate_jwt(state, token).await
-        }
+        authenticate(state, bearer_token(parts)?).await
+    }
+}
+
+/// The bearer token of a request.
+///
+/// # Errors
+/// `401` when there is none, or it is malformed.
+pub fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(parse_bearer)
+        .ok_or_else(ApiError::unauthorized)
+}
+
+/// The principal of a token: an API key (by its prefix) or a login JWT.
+///
+/// # Errors
+/// `401` for a bad token; `503` when Redis (or the JWKS) cannot be reached.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    if token.starts_with(api_keys::KEY_PREFIX) {
+        authenticate_api_key(state, token).await
+    } else {
+        authenticate_jwt(state, token).await
     }
 }
 
 async fn authenticate_api_key(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let mut redis = state.redis();
-    let record = api_keys::find_by_secret(&mut redis, state.keys(), token)
-        .await?
-        .ok_or_else(|| {
+    let record = api_keys::find_by_secret(&mut redis, state.keys(), token).await?;
+    Principal::of_api_key(record)
+}
+
+impl Principal {
+    /// The principal of a live API key record (from [`api_keys::lookup`]).
+    ///
+    /// # Errors
+    /// `401` when there is no live record.
+    pub fn of_api_key(record: Option<api_keys::ApiKeyRecord>) -> Result<Self, ApiError> {
+        let record = record.ok_or_else(|| {
             tracing::debug!(auth.kind = "api_key", "unknown, revoked or expired API key");
             ApiError::unauthorized()
         })?;
-    Ok(Principal {
-        organization_id: record.organization_id,
-        subject: format!("apikey:{}", record.id),
-        capabilities: record
-            .capabilities
-            .into_iter()
-            .filter(|c| c.grantable_to_api_key())
-            .collect(),
-        kind: PrincipalKind::ApiKey,
-    })
+        Ok(Self {
+            organization_id: record.organization_id,
+            subject: format!("apikey:{}", record.id),
+            capabilities: record
+                .capabilities
+                .into_iter()
+                .filter(|c| c.grantable_to_api_key())
+                .collect(),
+            kind: PrincipalKind::ApiKey,
+        })
+    }
 }
 
-async fn authenticate_jwt(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+pub(crate) async fn authenticate_jwt(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let refuse = |reason: &dyn std::fmt::Display| {
         tracing::debug!(auth.kind = "jwt", auth.reason = %reason, "JWT refused");
         ApiError::unauthorized()

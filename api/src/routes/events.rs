@@ -5,12 +5,12 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use wagw_common::events::Event;
 
-use crate::auth::{Capability, Principal};
+use crate::auth::{Capability, ScopedSession};
 use crate::error::ApiError;
 use crate::events::{ReplayError, read_page};
 use crate::extract::{AppQuery, SessionPath};
+use crate::pagination;
 use crate::state::AppState;
-use crate::{pagination, store};
 
 /// Which events to return.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -43,11 +43,13 @@ pub struct EventPage {
         example = json!(super::openapi::examples::event_page())), super::openapi::ListEventsErrors))]
 pub async fn list_events(
     State(state): State<AppState>,
-    principal: Principal,
-    SessionPath(id): SessionPath,
+    ScopedSession {
+        principal,
+        located,
+        path: SessionPath(id),
+    }: ScopedSession<SessionPath>,
     AppQuery(query): AppQuery<EventsQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
-    let located = store::find_session(&state, &principal.organization_id, &id).await?;
     principal.require(Capability::Read)?;
     let page_size = pagination::page_size(query.page_size.as_deref())?;
     let after = match query.after.as_deref().filter(|a| !a.is_empty()) {

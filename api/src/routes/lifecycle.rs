@@ -8,7 +8,7 @@ use axum::extract::State;
 use wagw_common::Session;
 use wagw_common::wire::{Command, SessionCommandV1};
 
-use crate::auth::Principal;
+use crate::auth::ScopedSession;
 use crate::error::ApiError;
 use crate::extract::{SessionAction, SessionActionPath};
 use crate::request_id::ReqId;
@@ -19,11 +19,13 @@ use crate::{commands, store};
 /// `/sessions/{session}` here; the action follows the colon).
 pub async fn run_action(
     State(state): State<AppState>,
-    principal: Principal,
-    SessionActionPath(id, action): SessionActionPath,
+    ScopedSession {
+        principal,
+        located,
+        path: SessionActionPath(id, action),
+    }: ScopedSession<SessionActionPath>,
     ReqId(request_id): ReqId,
 ) -> Result<Json<Session>, ApiError> {
-    let located = store::find_session(&state, &principal.organization_id, &id).await?;
     principal.require_manage(&located.row)?;
     let body = SessionCommandV1 {
         organization_id: principal.organization_id.clone(),

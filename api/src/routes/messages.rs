@@ -6,13 +6,12 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use wagw_common::messages::{MessageAccepted, recipient_jid, validate_text};
 
-use crate::auth::Principal;
+use crate::auth::ScopedSession;
 use crate::error::ApiError;
 use crate::extract::{AppJson, SessionPath};
 use crate::request_id::ReqId;
 use crate::sending::{self, SendRequest};
 use crate::state::AppState;
-use crate::store;
 use crate::store::idempotency::IdempotencyKey;
 
 /// `POST /sessions/{session}/messages` body.
@@ -43,13 +42,13 @@ pub struct SendMessageBody {
         super::openapi::SendErrors))]
 pub async fn send_message(
     State(state): State<AppState>,
-    principal: Principal,
-    SessionPath(id): SessionPath,
+    ScopedSession {
+        principal, located, ..
+    }: ScopedSession<SessionPath>,
     ReqId(request_id): ReqId,
     headers: HeaderMap,
     body: Result<AppJson<SendMessageBody>, ApiError>,
 ) -> Result<(StatusCode, Json<MessageAccepted>), ApiError> {
-    let located = store::find_session(&state, &principal.organization_id, &id).await?;
     principal.require_send(&located.row)?;
     let AppJson(body) = body?;
     let to = recipient_jid("to", &body.to)?;

@@ -9,7 +9,7 @@ use wagw_common::session::validate_phone_number;
 use wagw_common::wire::{Command, PairingCode, PairingCodeV1, QrCode, SessionCommandV1};
 use wagw_common::{Session, SessionStatus};
 
-use crate::auth::Principal;
+use crate::auth::ScopedSession;
 use crate::error::ApiError;
 use crate::extract::{AppJson, SessionPath};
 use crate::request_id::ReqId;
@@ -43,12 +43,14 @@ pub struct QrPng(pub String);
         crate::routes::openapi::QrErrors))]
 pub async fn get_qr(
     State(state): State<AppState>,
-    principal: Principal,
-    SessionPath(id): SessionPath,
+    ScopedSession {
+        principal,
+        located,
+        path: SessionPath(id),
+    }: ScopedSession<SessionPath>,
     ReqId(request_id): ReqId,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let located = store::find_session(&state, &principal.organization_id, &id).await?;
     principal.require_manage(&located.row)?;
     refuse_if_paired(&located.row)?;
     let current = if located.row.status == SessionStatus::ScanQrCode {
@@ -141,12 +143,14 @@ pub struct PairingCodeBody {
         example = json!(wagw_common::examples::pairing_code())), crate::routes::openapi::PairingCodeErrors))]
 pub async fn request_pairing_code(
     State(state): State<AppState>,
-    principal: Principal,
-    SessionPath(id): SessionPath,
+    ScopedSession {
+        principal,
+        located,
+        path: SessionPath(id),
+    }: ScopedSession<SessionPath>,
     ReqId(request_id): ReqId,
     body: Result<AppJson<PairingCodeBody>, ApiError>,
 ) -> Result<Json<PairingCode>, ApiError> {
-    let located = store::find_session(&state, &principal.organization_id, &id).await?;
     principal.require_manage(&located.row)?;
     let AppJson(body) = body?;
     validate_phone_number("phoneNumber", &body.phone_number)?;

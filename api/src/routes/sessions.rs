@@ -9,7 +9,7 @@ use wagw_common::shard::ShardRef;
 use wagw_common::wire::{Command, CreateSessionV1, SessionCommandV1, UpdateSessionV1};
 use wagw_common::{GatewayId, Session, SessionId, SessionStatus};
 
-use crate::auth::{Capability, Principal};
+use crate::auth::{Capability, Principal, ScopedSession};
 use crate::error::ApiError;
 use crate::extract::{AppJson, AppQuery, SessionPath};
 use crate::request_id::ReqId;
@@ -199,11 +199,10 @@ pub async fn list_sessions(
     responses((status = 200, description = "The session", body = Session,
         example = json!(wagw_common::examples::session())), super::openapi::SessionReadErrors))]
 pub async fn get_session(
-    State(state): State<AppState>,
-    principal: Principal,
-    SessionPath(id): SessionPath,
+    ScopedSession {
+        principal, located, ..
+    }: ScopedSession<SessionPath>,
 ) -> Result<Json<Session>, ApiError> {
-    let located = store::find_session(&state, &principal.organization_id, &id).await?;
     principal.require(Capability::Read)?;
     Ok(Json(located.row))
 }
@@ -218,12 +217,14 @@ pub async fn get_session(
         super::openapi::UpdateSessionErrors))]
 pub async fn update_session(
     State(state): State<AppState>,
-    principal: Principal,
-    SessionPath(id): SessionPath,
+    ScopedSession {
+        principal,
+        located,
+        path: SessionPath(id),
+    }: ScopedSession<SessionPath>,
     ReqId(request_id): ReqId,
     body: Result<AppJson<SessionPatch>, ApiError>,
 ) -> Result<Json<Session>, ApiError> {
-    let located = store::find_session(&state, &principal.organization_id, &id).await?;
     principal.require_manage(&located.row)?;
     let AppJson(patch) = body?;
     if patch.is_admin_session.is_some() {
@@ -246,11 +247,13 @@ pub async fn update_session(
     responses((status = 204, description = "Deleted; no body"), super::openapi::SessionCommandErrors))]
 pub async fn delete_session(
     State(state): State<AppState>,
-    principal: Principal,
-    SessionPath(id): SessionPath,
+    ScopedSession {
+        principal,
+        located,
+        path: SessionPath(id),
+    }: ScopedSession<SessionPath>,
     ReqId(request_id): ReqId,
 ) -> Result<StatusCode, ApiError> {
-    let located = store::find_session(&state, &principal.organization_id, &id).await?;
     principal.require_manage(&located.row)?;
     let organization_id = principal.organization_id.clone();
     let command = Command::DeleteSessionV1(SessionCommandV1 { organization_id });

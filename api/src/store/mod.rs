@@ -74,20 +74,52 @@ pub async fn find_session(
     org: &OrganizationId,
     id: &SessionId,
 ) -> Result<Located, ApiError> {
+    let shards = candidate_shards(state, id).await?;
+    if shards.is_empty() {
+        return Err(ApiError::session_not_found());
+    }
+    let mut pipe = redis::pipe();
+    add_row_reads(&mut pipe, state, &shards, id);
+    let rows: Vec<Option<String>> = pipe.query_async(&mut state.redis()).await?;
+    pick_located(shards, rows, org, id)
+}
+
+/// The shard `id` would live in, in each of the edge's gateways whose shard count is known.
+///
+/// # Errors
+/// Redis failures reading a shard count not cached yet.
+pub async fn candidate_shards(state: &AppState, id: &SessionId) -> Result<Vec<ShardRef>, ApiError> {
     let mut shards = Vec::new();
     for gw in &state.config().gateways {
         if let Some(count) = shard_count(state, gw).await? {
             shards.push(ShardRef::of_session(gw, id, count));
         }
     }
-    if shards.is_empty() {
-        return Err(ApiError::session_not_found());
-    }
-    let mut pipe = redis::pipe();
-    for shard in &shards {
+    Ok(shards)
+}
+
+/// Adds a `GET` of `id`'s row in each of `shards` to `pipe`, in order.
+pub fn add_row_reads(
+    pipe: &mut redis::Pipeline,
+    state: &AppState,
+    shards: &[ShardRef],
+    id: &SessionId,
+) {
+    for shard in shards {
         pipe.cmd("GET").arg(state.keys().session(shard, id));
     }
-    let rows: Vec<Option<String>> = pipe.query_async(&mut state.redis()).await?;
+}
+
+/// The row of `org` among `rows` (read from `shards`, in order).
+///
+/// # Errors
+/// `404` when none is `org`'s; an unreadable row is an internal error.
+pub fn pick_located(
+    shards: Vec<ShardRef>,
+    rows: Vec<Option<String>>,
+    org: &OrganizationId,
+    id: &SessionId,
+) -> Result<Located, ApiError> {
     for (shard, json) in shards.into_iter().zip(rows) {
         let Some(json) = json else { continue };
         let row = parse_row(&json)?;

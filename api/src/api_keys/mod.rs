@@ -1,13 +1,16 @@
 //! API keys in Redis: creation (also used by `wagw-api create-api-key`), listing, revocation and
-//! lookup by secret. Only the SHA-256 of a key is stored; revocation deletes the hash pointer, so
-//! it takes effect on the very next request.
+//! lookup by secret ([`lookup`]). Only the SHA-256 of a key is stored; revocation deletes the
+//! key's hash entry, so it takes effect on the very next request.
+
+pub mod lookup;
+
+pub use lookup::find_by_secret;
 
 use base64::Engine;
 use rand::TryRngCore;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use wagw_common::keys::Keys;
 use wagw_common::time::now_ms;
 use wagw_common::{ApiKeyId, OrganizationId};
@@ -116,14 +119,12 @@ pub async fn create_api_key(
         sha256: hash_secret(&secret),
     };
     let json = serde_json::to_string(&record).context("serializing the API key record")?;
-    // Record first, hash pointer second: a key works only once its record exists.
+    // Record first, hash entry second: a key works only once its record exists. The hash entry
+    // holds a copy of the (immutable) record, so authenticating takes one read.
     redis::pipe()
-        .set(keys.api_key(org, &record.id), json)
+        .set(keys.api_key(org, &record.id), &json)
         .ignore()
-        .set(
-            keys.api_key_by_hash(&record.sha256),
-            format!("{org} {}", record.id),
-        )
+        .set(keys.api_key_by_hash(&record.sha256), &json)
         .ignore()
         .zadd(keys.org_api_keys(org), record.id.to_string(), 0)
         .ignore()
@@ -208,36 +209,6 @@ pub async fn revoke_api_key(
         .query_async::<()>(redis)
         .await?;
     Ok(true)
-}
-
-/// The live, unexpired record of a presented key, if any.
-///
-/// # Errors
-/// Redis failures (the caller answers 503, not 401).
-pub async fn find_by_secret(
-    redis: &mut ConnectionManager,
-    keys: &Keys,
-    secret: &str,
-) -> redis::RedisResult<Option<ApiKeyRecord>> {
-    let hash = hash_secret(secret);
-    let pointer: Option<String> = redis::cmd("GET")
-        .arg(keys.api_key_by_hash(&hash))
-        .query_async(redis)
-        .await?;
-    let Some((org, id)) = pointer.as_deref().and_then(|p| p.split_once(' ')) else {
-        return Ok(None);
-    };
-    let (Ok(org), Ok(id)) = (OrganizationId::parse(org), ApiKeyId::parse(id)) else {
-        return Ok(None);
-    };
-    let Some(record) = get_api_key(redis, keys, &org, &id).await? else {
-        return Ok(None);
-    };
-    let matches: bool = record.sha256.as_bytes().ct_eq(hash.as_bytes()).into();
-    if !matches || record.is_expired(now_ms()) || record.organization_id != org {
-        return Ok(None);
-    }
-    Ok(Some(record))
 }
 
 #[cfg(test)]

@@ -1,0 +1,296 @@
+//! `paths`: the edge's command path (`:stop` on stopped sessions) and read path
+//! (`GET /sessions/{id}` with an API key) under a fixed concurrency, each against the floor, a
+//! minimal program of the same path with none of our logic, measured in the same run.
+//!
+//! It starts its own nats-server and redis-server, one `wagw-worker` process (sim driver, the
+//! production timings: 64 shards, 10 s lease) and the `wagw-api` binary as a process (JSON logs
+//! at `info`, as in production), creates `--sessions` sessions spread over every shard, and
+//! starts the floor (this binary again, as two processes: see `floor.rs`). Then, for each of
+//! `--rounds`, it loads floor and edge in turn for `--seconds` each at `--concurrency` and
+//! prints throughput, p50 / p99 / p99.9 and the ratios to the floor. Not a test: run it by
+//! hand, e.g.
+//!
+//! ```text
+//! cargo run --release -p wagw-bench --bin paths -- --concurrency 32 --seconds 10
+//! ```
+
+mod floor;
+mod load;
+mod report;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hyper::header::HeaderValue;
+use load::{Shape, Target};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use wagw_tests::procs::free_port;
+use wagw_tests::{FleetApp, FleetOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "paths",
+    about = "Command and read path of the edge against the floor"
+)]
+struct Cli {
+    #[command(subcommand)]
+    role: Option<Role>,
+    #[command(flatten)]
+    args: Args,
+}
+
+/// The floor's two processes (this binary, started by itself).
+#[derive(Subcommand, Debug)]
+enum Role {
+    #[command(hide = true)]
+    FloorEdge {
+        nats: String,
+        redis: String,
+        root: String,
+        listen: String,
+    },
+    #[command(hide = true)]
+    FloorResponder {
+        nats: String,
+        redis: String,
+        root: String,
+        row_file: std::path::PathBuf,
+    },
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct Args {
+    /// Sessions created (left stopped) and cycled through, round-robin.
+    #[arg(long, default_value_t = 512)]
+    sessions: usize,
+    /// Requests in flight at once (one keep-alive connection each).
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Measured seconds of each run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Unmeasured seconds before each run.
+    #[arg(long, default_value_t = 2)]
+    warmup_seconds: u64,
+    /// Floor and edge runs of each path, alternating.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    #[arg(long, default_value_t = 64)]
+    shards: u32,
+    /// `RUST_LOG` of the worker (the edge process logs at `info`).
+    #[arg(long, default_value = "info")]
+    worker_log: String,
+    /// Only these runs, as `<path>/<server>` (e.g. `read/edge`), to hold one load steady
+    /// while a profiler watches; repeatable. Ratios need both servers of a path.
+    #[arg(long)]
+    only: Vec<String>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.role {
+        Some(Role::FloorEdge {
+            nats,
+            redis,
+            root,
+            listen,
+        }) => runtime.block_on(floor::serve_edge(&nats, &redis, &root, &listen)),
+        Some(Role::FloorResponder {
+            nats,
+            redis,
+            root,
+            row_file,
+        }) => {
+            let row = std::fs::read(&row_file)
+                .with_context(|| format!("reading {}", row_file.display()))?;
+            runtime.block_on(floor::serve_responder(&nats, &redis, &root, row))
+        }
+        None => runtime.block_on(bench(cli.args)),
+    }
+}
+
+/// A child process killed and reaped on drop.
+#[derive(Debug)]
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn bench(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.sessions > 0 && args.concurrency > 0,
+        "nothing to measure"
+    );
+    wagw_tests::worker_procs::build_beside(env!("CARGO_PKG_NAME"));
+    let fleet = FleetApp::try_spawn(FleetOptions {
+        workers: 1,
+        shards: args.shards,
+        lease_ms: 10_000,
+        heartbeat_ms: 2_000,
+        sim_connect_ms: 300,
+        worker_log: args.worker_log.clone(),
+        ..FleetOptions::default()
+    })
+    .await?;
+    eprintln!("fleet up; creating {} sessions…", args.sessions);
+    let ids = fleet.try_create_sessions(args.sessions, "bench").await?;
+    let shards: BTreeSet<u64> = ids.iter().map(|id| fleet.shard_of(id)).collect();
+    let edge = fleet.app.start_edge_process(&fleet.app.options).await?;
+    eprintln!(
+        "edge process {}, worker process {}",
+        edge.pid(),
+        fleet.workers[0].pid()
+    );
+    let (floor_addr, _floor) = start_floor(&fleet, &ids).await?;
+    let edge_addr: SocketAddr = edge.base_url.trim_start_matches("http://").parse()?;
+    let bearer = HeaderValue::from_str(&format!("Bearer {}", fleet.token))?;
+    let paths = |format: &dyn Fn(&String) -> String| Arc::new(ids.iter().map(format).collect());
+    let targets = [
+        (
+            "command",
+            "floor",
+            Target {
+                addr: floor_addr,
+                method: hyper::Method::POST,
+                paths: paths(&|id| format!("/floor/{id}")),
+                authorization: None,
+            },
+        ),
+        (
+            "command",
+            "edge",
+            Target {
+                addr: edge_addr,
+                method: hyper::Method::POST,
+                paths: paths(&|id| format!("/api/v1/sessions/{id}:stop")),
+                authorization: Some(bearer.clone()),
+            },
+        ),
+        (
+            "read",
+            "floor",
+            Target {
+                addr: floor_addr,
+                method: hyper::Method::GET,
+                paths: paths(&|id| format!("/floor/{id}")),
+                authorization: None,
+            },
+        ),
+        (
+            "read",
+            "edge",
+            Target {
+                addr: edge_addr,
+                method: hyper::Method::GET,
+                paths: paths(&|id| format!("/api/v1/sessions/{id}")),
+                authorization: Some(bearer),
+            },
+        ),
+    ];
+    let shape = Shape {
+        concurrency: args.concurrency,
+        warmup: Duration::from_secs(args.warmup_seconds),
+        duration: Duration::from_secs(args.seconds),
+    };
+    let mut runs = Vec::new();
+    for round in 1..=args.rounds {
+        for (path, server, target) in &targets {
+            let name = format!("{path}/{server}");
+            if !args.only.is_empty() && !args.only.contains(&name) {
+                continue;
+            }
+            eprintln!("round {round}: {path} path, {server}…");
+            let measured = load::run(target, shape).await;
+            runs.push(report::Run {
+                round,
+                path,
+                server,
+                report: measured,
+            });
+        }
+    }
+    report::print(
+        &report::Setup {
+            sessions: ids.len(),
+            shards_covered: shards.len(),
+            shards: args.shards,
+            concurrency: args.concurrency,
+            seconds: args.seconds,
+            warmup_seconds: args.warmup_seconds,
+            worker_log: &args.worker_log,
+        },
+        &runs,
+    );
+    drop(edge);
+    fleet.stop().await;
+    Ok(())
+}
+
+/// Starts the floor's responder and edge on the stack's NATS and Redis, with a copy of a real
+/// session row as what the responder writes, and seeds every session's floor row so the read
+/// path finds one; returns the floor edge's address.
+async fn start_floor(
+    fleet: &FleetApp,
+    ids: &[String],
+) -> anyhow::Result<(SocketAddr, Vec<Reaped>)> {
+    let (status, row, _) = fleet
+        .app
+        .get(&wagw_tests::session_path(&ids[0], ""), &fleet.token)
+        .await;
+    anyhow::ensure!(status == 200, "reading a row for the floor: {status}");
+    let row = serde_json::to_vec(&row)?;
+    let root = fleet.app.subjects.root().to_owned();
+    let row_file = wagw_tests::worker_procs::logs_dir()?.join(format!("{root}-floor-row.json"));
+    std::fs::write(&row_file, &row)?;
+    let mut redis = fleet.app.redis.clone();
+    let mut seed = redis::pipe();
+    for id in ids {
+        seed.cmd("SET")
+            .arg(floor::row_key(&root, id))
+            .arg(&row)
+            .ignore();
+    }
+    seed.query_async::<()>(&mut redis).await?;
+    let (nats, redis_url) = (fleet.app.nats_server.url(), fleet.app.redis_server.url());
+    let port = free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    let exe = std::env::current_exe()?;
+    let spawn = |args: &[&str]| -> anyhow::Result<Reaped> {
+        let child = Command::new(&exe)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting a floor process")?;
+        Ok(Reaped(child))
+    };
+    let row_path = row_file.to_string_lossy().into_owned();
+    let children = vec![
+        spawn(&["floor-responder", &nats, &redis_url, &root, &row_path])?,
+        spawn(&["floor-edge", &nats, &redis_url, &root, &listen])?,
+    ];
+    let probe = format!("http://{listen}/floor/{}", ids[0]);
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let answered = fleet.app.http.post(&probe).send().await;
+        if answered.is_ok_and(|response| response.status().is_success()) {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < until,
+            "the floor did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok((listen.parse()?, children))
+}
