@@ -17,8 +17,9 @@
 //!   records; `commands`: NATS commands with retries.
 //! - `sending`, `send_stream`: accepting a send into its gateway's JetStream send stream.
 //! - `webhooks`: webhooks and their dead letters in Redis; redelivery.
-//! - `metrics`: this edge's Prometheus recorder.
+//! - `metrics`: this edge's Prometheus recorder; `access_log`: the line each answer gets.
 
+mod access_log;
 pub mod api_keys;
 pub mod auth;
 mod commands;

@@ -44,10 +44,14 @@ enum CliCommand {
     },
 }
 
+/// mimalloc: glibc's malloc serialises the runtime's threads on its arena locks under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    wagw_api::telemetry::init(cli.config.log_format);
+    let log_writer = wagw_api::telemetry::init(cli.config.log_format);
     let result = match cli.command {
         None | Some(CliCommand::Serve) => serve(cli.config).await,
         Some(CliCommand::CreateApiKey {
@@ -57,6 +61,8 @@ async fn main() -> ExitCode {
             expires_at,
         }) => create_api_key(&cli.config, &org, &name, &capabilities, expires_at).await,
     };
+    // Every queued log line is out before the last word below.
+    drop(log_writer);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

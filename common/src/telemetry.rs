@@ -1,10 +1,19 @@
 //! Logging set-up shared by both binaries: `RUST_LOG` filters (default `info`) and
 //! `WAGW_LOG_FORMAT` picks pretty lines for a terminal or one JSON object per line.
 //!
+//! Lines are written to stderr by a thread of their own (`tracing-appender`'s non-blocking
+//! writer), through a buffer flushed whenever no more lines are waiting: a request's thread only
+//! formats its line and queues it, and under load many lines leave in one `write`. Nothing is
+//! dropped: when the queue is full, the logging thread waits.
+//!
 //! Only compiled with the `telemetry` feature, so the wire types stay free of it.
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+
+/// Lines buffered before one `write`; a line longer than this is written on its own.
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,12 +56,19 @@ impl std::fmt::Display for LogFormat {
     }
 }
 
-/// Installs the global subscriber; a second call (or one after a test's) is a no-op.
-pub fn init(format: LogFormat) {
+/// Installs the global subscriber; a second call (or one after a test's) is a no-op. Keep the
+/// guard until the process ends: dropping it writes out the lines still queued.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init(format: LogFormat) -> WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let stderr = BufWriter::with_capacity(WRITE_BUFFER_BYTES, std::io::stderr());
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("wagw-log-writer")
+        .finish(stderr);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     // `try_init` only fails when a subscriber is already installed, which is fine.
     let _ = match format {
         LogFormat::Pretty => builder.try_init(),
@@ -63,6 +79,7 @@ pub fn init(format: LogFormat) {
             .with_span_list(false)
             .try_init(),
     };
+    guard
 }
 
 #[cfg(test)]

@@ -71,6 +71,18 @@ impl TestApp {
     /// # Errors
     /// When it cannot be built or started, or is not ready in time.
     pub async fn start_edge_process(&self, options: &TestOptions) -> anyhow::Result<EdgeProcess> {
+        self.start_edge_process_logging(options, "info").await
+    }
+
+    /// Like [`TestApp::start_edge_process`], with `RUST_LOG` = `rust_log`.
+    ///
+    /// # Errors
+    /// When it cannot be built or started, or is not ready in time.
+    pub async fn start_edge_process_logging(
+        &self,
+        options: &TestOptions,
+        rust_log: &str,
+    ) -> anyhow::Result<EdgeProcess> {
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").context("finding a port")?;
             probe.local_addr().context("reading the port")?.port()
@@ -89,7 +101,7 @@ impl TestApp {
             .args(&args)
             .args(["--http-addr", &format!("127.0.0.1:{port}")])
             .args(["--log-format", "json"])
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", rust_log)
             .stdin(Stdio::null())
             .stdout(file.try_clone().context("cloning the log handle")?)
             .stderr(file)

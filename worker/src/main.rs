@@ -7,6 +7,10 @@ use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 use wagw_worker::{Config, run, telemetry};
 
+/// mimalloc: glibc's malloc serialises the runtime's threads on its arena locks under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = match Config::try_parse() {
@@ -26,10 +30,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(config.log_format);
+    let log_writer = telemetry::init(config.log_format);
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    match run(config, shutdown).await {
+    let result = run(config, shutdown).await;
+    // Every queued log line is out before the last word below.
+    drop(log_writer);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("wagw-worker: {err:#}");

@@ -24,12 +24,12 @@ use axum::http::{Request, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{delete, get, post};
 use tower::ServiceBuilder;
-use tower_http::LatencyUnit;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::{Level, Span};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
 
+use crate::access_log::AccessLog;
 use crate::error::{self, ApiError};
 use crate::metrics;
 use crate::request_id::{self, MakeUlidRequestId};
@@ -113,11 +113,7 @@ pub fn build_router(state: AppState) -> Router {
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(make_span)
-                    .on_response(
-                        DefaultOnResponse::new()
-                            .level(Level::INFO)
-                            .latency_unit(LatencyUnit::Millis),
-                    )
+                    .on_response(AccessLog)
                     // Failures are logged once, by `finish_errors`, with their detail.
                     .on_failure(()),
             )

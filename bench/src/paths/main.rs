@@ -80,14 +80,22 @@ struct Args {
     rounds: usize,
     #[arg(long, default_value_t = 64)]
     shards: u32,
-    /// `RUST_LOG` of the worker (the edge process logs at `info`).
+    /// `RUST_LOG` of the worker.
     #[arg(long, default_value = "info")]
     worker_log: String,
+    /// `RUST_LOG` of the edge.
+    #[arg(long, default_value = "info")]
+    edge_log: String,
     /// Only these runs, as `<path>/<server>` (e.g. `read/edge`), to hold one load steady
     /// while a profiler watches; repeatable. Ratios need both servers of a path.
     #[arg(long)]
     only: Vec<String>,
 }
+
+/// The edge and the worker run on mimalloc; the floor (and the load generator) too, so that the
+/// ratios measure our logic, not the allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -145,7 +153,9 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     eprintln!("fleet up; creating {} sessions…", args.sessions);
     let ids = fleet.try_create_sessions(args.sessions, "bench").await?;
     let shards: BTreeSet<u64> = ids.iter().map(|id| fleet.shard_of(id)).collect();
-    let edge = fleet.app.start_edge_process(&fleet.app.options).await?;
+    let edge = (fleet.app)
+        .start_edge_process_logging(&fleet.app.options, &args.edge_log)
+        .await?;
     eprintln!(
         "edge process {}, worker process {}",
         edge.pid(),
@@ -228,6 +238,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
             seconds: args.seconds,
             warmup_seconds: args.warmup_seconds,
             worker_log: &args.worker_log,
+            edge_log: &args.edge_log,
         },
         &runs,
     );

@@ -24,17 +24,19 @@ pub struct Setup<'a> {
     pub seconds: u64,
     pub warmup_seconds: u64,
     pub worker_log: &'a str,
+    pub edge_log: &'a str,
 }
 
 pub fn print(setup: &Setup<'_>, runs: &[Run]) {
     println!(
-        "\npaths: {} sessions over {} of {} shards, concurrency {}, {} s per run after {} s warm-up; one edge process (RUST_LOG=info, JSON), one sim worker process (RUST_LOG={}), nats-server and redis-server, all on this machine",
+        "\npaths: {} sessions over {} of {} shards, concurrency {}, {} s per run after {} s warm-up; one edge process (RUST_LOG={}, JSON logs), one sim worker process (RUST_LOG={}), nats-server and redis-server, all on this machine",
         setup.sessions,
         setup.shards_covered,
         setup.shards,
         setup.concurrency,
         setup.seconds,
         setup.warmup_seconds,
+        setup.edge_log,
         setup.worker_log,
     );
     println!("| path | server | round | req/s | p50 (ms) | p99 (ms) | p99.9 (ms) | ok | failed |");

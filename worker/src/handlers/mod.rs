@@ -90,7 +90,10 @@ impl Worker {
             let duration_ms = started.elapsed().as_millis();
             match result {
                 Ok(reply) => {
-                    tracing::info!(duration_ms, "command handled");
+                    // DEBUG: a line per command costs a busy worker dearly, and the edge's
+                    // `wagw_nats_commands_total` counts them; refusals and failures below
+                    // stay at INFO and WARN.
+                    tracing::debug!(duration_ms, "command handled");
                     reply
                 }
                 Err(err) => {
