@@ -42,6 +42,11 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
+    /// Its process id while it runs.
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Spawns `program args…` and waits until `127.0.0.1:port` answers as this very process.
     fn spawn(
         name: &'static str,
@@ -225,6 +230,11 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.process.port)
     }
 
+    /// Its process id while it runs (for the benchmarks' CPU accounting).
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
+    }
+
     /// Kills the server, e.g. to test an outage.
     pub fn kill(&mut self) {
         self.process.kill();
@@ -293,6 +303,11 @@ impl RedisServer {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.process.port)
+    }
+
+    /// Its process id while it runs (for the benchmarks' CPU accounting).
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
     }
 
     pub fn port(&self) -> u16 {

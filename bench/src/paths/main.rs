@@ -14,6 +14,7 @@
 //! cargo run --release -p wagw-bench --bin paths -- --concurrency 32 --seconds 10
 //! ```
 
+mod cpu;
 mod floor;
 mod load;
 mod report;
@@ -161,10 +162,23 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         edge.pid(),
         fleet.workers[0].pid()
     );
-    let (floor_addr, _floor) = start_floor(&fleet, &ids).await?;
+    let (floor_addr, floor_processes) = start_floor(&fleet, &ids).await?;
     let edge_addr: SocketAddr = edge.base_url.trim_start_matches("http://").parse()?;
     let bearer = HeaderValue::from_str(&format!("Bearer {}", fleet.token))?;
     let paths = |format: &dyn Fn(&String) -> String| Arc::new(ids.iter().map(format).collect());
+    let shared = [
+        ("redis", fleet.app.redis_server.pid().unwrap_or(0)),
+        ("nats", fleet.app.nats_server.pid().unwrap_or(0)),
+        ("load", std::process::id()),
+    ];
+    let watch = |edge: u32, worker: u32| {
+        let mut roles = vec![("edge", edge), ("worker", worker)];
+        roles.extend(shared);
+        cpu::Watched(roles)
+    };
+    // start_floor returns the responder first, then the edge.
+    let floor_cpu = watch(floor_processes[1].0.id(), floor_processes[0].0.id());
+    let edge_cpu = watch(edge.pid(), fleet.workers[0].pid());
     let targets = [
         (
             "command",
@@ -220,12 +234,36 @@ async fn bench(args: Args) -> anyhow::Result<()> {
                 continue;
             }
             eprintln!("round {round}: {path} path, {server}…");
-            let measured = load::run(target, shape).await;
+            let watched = if *server == "floor" {
+                &floor_cpu
+            } else {
+                &edge_cpu
+            };
+            // Warm up apart, so the CPU counted is the measured requests' alone.
+            load::run(
+                target,
+                Shape {
+                    duration: shape.warmup,
+                    ..shape
+                },
+            )
+            .await;
+            let before = watched.sample();
+            let measured = load::run(
+                target,
+                Shape {
+                    warmup: Duration::ZERO,
+                    ..shape
+                },
+            )
+            .await;
+            let cpu_us = before.per_request_us(&watched.sample(), measured.ok);
             runs.push(report::Run {
                 round,
                 path,
                 server,
                 report: measured,
+                cpu_us,
             });
         }
     }

@@ -12,6 +12,8 @@ pub struct Run {
     /// `floor` or `edge`.
     pub server: &'static str,
     pub report: Report,
+    /// CPU-µs per measured request, by process role.
+    pub cpu_us: Vec<(&'static str, f64)>,
 }
 
 /// What the runs shared.
@@ -54,6 +56,28 @@ pub fn print(setup: &Setup<'_>, runs: &[Run]) {
             r.quantile_ms(0.999),
             r.ok,
             r.failed
+        );
+    }
+    println!("\nCPU time per request (µs), by process:");
+    let roles: Vec<&str> = runs
+        .first()
+        .map(|run| run.cpu_us.iter().map(|(role, _)| *role).collect())
+        .unwrap_or_default();
+    println!("| path | server | round | {} | total |", roles.join(" | "));
+    println!("|---|---|---|{}---|", "---|".repeat(roles.len()));
+    for run in runs {
+        let cells: Vec<String> = run
+            .cpu_us
+            .iter()
+            .map(|(_, us)| format!("{us:.1}"))
+            .collect();
+        let total: f64 = run.cpu_us.iter().map(|(_, us)| us).sum();
+        println!(
+            "| {} | {} | {} | {} | {total:.1} |",
+            run.path,
+            run.server,
+            run.round,
+            cells.join(" | ")
         );
     }
     println!();
