@@ -12,12 +12,10 @@
 //! cargo run --release -p wagw-bench --bin failover -- --sessions 3000
 //! ```
 
-mod measure;
-
 use anyhow::Context;
 use clap::Parser;
-use measure::{Baseline, baseline, leases_taken, p50_p99};
 use std::time::Duration;
+use wagw_bench::measure::{Baseline, baseline, leases_taken, p50_p99};
 use wagw_tests::fleet_app::ShardMap;
 use wagw_tests::{FleetApp, FleetOptions};
 

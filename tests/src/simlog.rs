@@ -83,6 +83,25 @@ impl SimlogRecorder {
         lock(&self.records).clone()
     }
 
+    /// The records after the first `from`, in arrival order (to follow the journal without
+    /// copying all of it on every look).
+    pub fn records_from(&self, from: usize) -> Vec<LinkRecord> {
+        lock(&self.records)
+            .get(from..)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
+    }
+
+    /// How many records so far.
+    pub fn len(&self) -> usize {
+        lock(&self.records).len()
+    }
+
+    /// No record yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Notes that `worker` was seen dead at `at` (ms): its links ended then at the latest.
     pub fn process_died(&self, worker: &str, at: i64) {
         lock(&self.deaths).push((worker.to_owned(), at));
