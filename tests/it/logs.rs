@@ -8,11 +8,18 @@ use serde_json::{Value, json};
 use wagw_tests::edge_procs::{EdgeProcess, json_lines};
 use wagw_tests::{FleetApp, FleetOptions, SOON, session_path};
 
-/// A fleet of one worker process and an edge process in front of it.
-async fn stack(gateways: &[&str]) -> (FleetApp, EdgeProcess) {
+/// Successes are logged at DEBUG (the access log and `command handled`), refusals and failures
+/// at INFO and WARN; these turn the success lines on, as an operator would.
+const EDGE_LOG: &str = "info,wagw_api::access=debug";
+const WORKER_LOG: &str = "info,wagw_worker::handlers=debug";
+
+/// A fleet of one worker process and an edge process in front of it, logging `levels`
+/// (`EDGE_LOG` / `WORKER_LOG`, or the defaults: `info`).
+async fn stack_logging(gateways: &[&str], levels: (&str, &str)) -> (FleetApp, EdgeProcess) {
     let fleet = FleetApp::spawn(FleetOptions {
         workers: 1,
         command_timeout_ms: 1500,
+        worker_log: levels.1.to_owned(),
         ..FleetOptions::default()
     })
     .await;
@@ -20,10 +27,15 @@ async fn stack(gateways: &[&str]) -> (FleetApp, EdgeProcess) {
     options.gateways = gateways.iter().map(|gw| (*gw).to_owned()).collect();
     let edge = fleet
         .app
-        .start_edge_process(&options)
+        .start_edge_process_logging(&options, levels.0)
         .await
         .expect("the edge process is ready");
     (fleet, edge)
+}
+
+/// [`stack_logging`] with successes logged too.
+async fn stack(gateways: &[&str]) -> (FleetApp, EdgeProcess) {
+    stack_logging(gateways, (EDGE_LOG, WORKER_LOG)).await
 }
 
 fn fresh_request_id() -> String {
@@ -208,5 +220,45 @@ async fn a_send_is_logged_by_the_worker_under_the_request_id_of_its_post() {
     assert_eq!(
         sent.expect("the sent line")["span"]["session.id"],
         session.as_str()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_default_level_a_success_logs_nothing_and_a_refusal_logs_its_lines() {
+    let (fleet, edge) = stack_logging(&["gw-a"], ("info", "info")).await;
+    let session = fleet.stopped_sessions(1).await.remove(0);
+    let (stop_id, start_id) = (fresh_request_id(), fresh_request_id());
+
+    let (stop, start) = (
+        session_path(&session, ":stop"),
+        session_path(&session, ":start"),
+    );
+    let stopped = post(&fleet, &edge, &stop, &json!({}), &stop_id).await;
+    assert_eq!(stopped.0, 200);
+    let started = post(&fleet, &edge, &start, &json!({}), &start_id).await;
+    assert_eq!(started.0, 409, "an unpaired session cannot start");
+
+    // Each process writes its lines in order: once the refusal's are out, the success's
+    // would be too.
+    let refused = wait_for_message(
+        || edge_lines(&edge, &start_id),
+        "finished processing request",
+    )
+    .await;
+    let response_line = (refused.iter())
+        .find(|line| line["message"] == "finished processing request")
+        .expect("the response line");
+    assert_eq!(response_line["level"], "INFO");
+    assert_eq!(response_line["status"], 409);
+    wait_for_message(|| worker_lines(&fleet, &start_id), "command refused").await;
+    assert!(
+        edge_lines(&edge, &stop_id).is_empty(),
+        "no access line for a success at info: {:#?}",
+        edge_lines(&edge, &stop_id)
+    );
+    assert!(
+        worker_lines(&fleet, &stop_id).is_empty(),
+        "no command line for a success at info: {:#?}",
+        worker_lines(&fleet, &stop_id)
     );
 }
