@@ -149,7 +149,8 @@ impl Keys {
         format!("{}:gw:{gw}:member:{worker}", self.prefix)
     }
 
-    /// Maps the SHA-256 (hex) of an API key to `<orgId> <keyId>`; deleting it revokes the key.
+    /// Maps the SHA-256 (hex) of an API key to a copy of its record (older keys: to
+    /// `<orgId> <keyId>`); deleting it revokes the key.
     pub fn api_key_by_hash(&self, sha256_hex: &str) -> String {
         format!("{}:apikey-hash:{sha256_hex}", self.prefix)
     }
