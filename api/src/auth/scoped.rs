@@ -35,7 +35,7 @@ impl SessionIdPath for SessionActionPath {
 }
 
 /// The authenticated caller, the session of its organization that the path names, and the
-/// path itself (`P`: [`SessionPath`] or [`SessionActionPath`]).
+/// path itself (`P`: `SessionPath` or `SessionActionPath`).
 #[derive(Debug)]
 pub struct ScopedSession<P> {
     pub principal: Principal,

@@ -3,8 +3,9 @@
 //! request to the floor responder, which does one Redis write (`SET`) and replies; the edge then
 //! reads the row back with one Redis `GET` and returns it. `GET /floor/{id}` does only the
 //! `GET`. No auth, no validation, no logging, no metrics: what our edge and worker cost above
-//! this is our logic.
+//! this is our logic. [`start`] launches both processes next to a running stack.
 
+use anyhow::Context;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -13,7 +14,11 @@ use axum::routing::get;
 use bytes::Bytes;
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use wagw_tests::FleetApp;
+use wagw_tests::procs::free_port;
 
 /// How long the floor edge waits for the responder, like our edge's command timeout.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -110,4 +115,74 @@ pub async fn serve_responder(
         });
     }
     Ok(())
+}
+
+/// A child process killed and reaped on drop.
+#[derive(Debug)]
+pub struct Reaped(Child);
+
+impl Reaped {
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the floor's responder and edge on the stack's NATS and Redis, with a copy of a real
+/// session row as what the responder writes, and seeds every session's floor row so the read
+/// path finds one; returns the floor edge's address.
+pub async fn start(fleet: &FleetApp, ids: &[String]) -> anyhow::Result<(SocketAddr, Vec<Reaped>)> {
+    let (status, row, _) = fleet
+        .app
+        .get(&wagw_tests::session_path(&ids[0], ""), &fleet.token)
+        .await;
+    anyhow::ensure!(status == 200, "reading a row for the floor: {status}");
+    let row = serde_json::to_vec(&row)?;
+    let root = fleet.app.subjects.root().to_owned();
+    let row_file = wagw_tests::worker_procs::logs_dir()?.join(format!("{root}-floor-row.json"));
+    std::fs::write(&row_file, &row)?;
+    let mut redis = fleet.app.redis.clone();
+    let mut seed = redis::pipe();
+    for id in ids {
+        seed.cmd("SET").arg(row_key(&root, id)).arg(&row).ignore();
+    }
+    seed.query_async::<()>(&mut redis).await?;
+    let (nats, redis_url) = (fleet.app.nats_server.url(), fleet.app.redis_server.url());
+    let port = free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    let exe = std::env::current_exe()?;
+    let spawn = |args: &[&str]| -> anyhow::Result<Reaped> {
+        let child = Command::new(&exe)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting a floor process")?;
+        Ok(Reaped(child))
+    };
+    let row_path = row_file.to_string_lossy().into_owned();
+    let children = vec![
+        spawn(&["floor-responder", &nats, &redis_url, &root, &row_path])?,
+        spawn(&["floor-edge", &nats, &redis_url, &root, &listen])?,
+    ];
+    let probe = format!("http://{listen}/floor/{}", ids[0]);
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let answered = fleet.app.http.post(&probe).send().await;
+        if answered.is_ok_and(|response| response.status().is_success()) {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < until,
+            "the floor did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok((listen.parse()?, children))
 }

@@ -25,10 +25,8 @@ use hyper::header::HeaderValue;
 use load::{Shape, Target};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use wagw_tests::procs::free_port;
 use wagw_tests::{FleetApp, FleetOptions};
 
 #[derive(Parser, Debug)]
@@ -124,17 +122,6 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// A child process killed and reaped on drop.
-#[derive(Debug)]
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 async fn bench(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.sessions > 0 && args.concurrency > 0,
@@ -162,7 +149,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         edge.pid(),
         fleet.workers[0].pid()
     );
-    let (floor_addr, floor_processes) = start_floor(&fleet, &ids).await?;
+    let (floor_addr, floor_processes) = floor::start(&fleet, &ids).await?;
     let edge_addr: SocketAddr = edge.base_url.trim_start_matches("http://").parse()?;
     let bearer = HeaderValue::from_str(&format!("Bearer {}", fleet.token))?;
     let paths = |format: &dyn Fn(&String) -> String| Arc::new(ids.iter().map(format).collect());
@@ -177,7 +164,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         cpu::Watched(roles)
     };
     // start_floor returns the responder first, then the edge.
-    let floor_cpu = watch(floor_processes[1].0.id(), floor_processes[0].0.id());
+    let floor_cpu = watch(floor_processes[1].pid(), floor_processes[0].pid());
     let edge_cpu = watch(edge.pid(), fleet.workers[0].pid());
     let targets = [
         (
@@ -283,63 +270,4 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     drop(edge);
     fleet.stop().await;
     Ok(())
-}
-
-/// Starts the floor's responder and edge on the stack's NATS and Redis, with a copy of a real
-/// session row as what the responder writes, and seeds every session's floor row so the read
-/// path finds one; returns the floor edge's address.
-async fn start_floor(
-    fleet: &FleetApp,
-    ids: &[String],
-) -> anyhow::Result<(SocketAddr, Vec<Reaped>)> {
-    let (status, row, _) = fleet
-        .app
-        .get(&wagw_tests::session_path(&ids[0], ""), &fleet.token)
-        .await;
-    anyhow::ensure!(status == 200, "reading a row for the floor: {status}");
-    let row = serde_json::to_vec(&row)?;
-    let root = fleet.app.subjects.root().to_owned();
-    let row_file = wagw_tests::worker_procs::logs_dir()?.join(format!("{root}-floor-row.json"));
-    std::fs::write(&row_file, &row)?;
-    let mut redis = fleet.app.redis.clone();
-    let mut seed = redis::pipe();
-    for id in ids {
-        seed.cmd("SET")
-            .arg(floor::row_key(&root, id))
-            .arg(&row)
-            .ignore();
-    }
-    seed.query_async::<()>(&mut redis).await?;
-    let (nats, redis_url) = (fleet.app.nats_server.url(), fleet.app.redis_server.url());
-    let port = free_port()?;
-    let listen = format!("127.0.0.1:{port}");
-    let exe = std::env::current_exe()?;
-    let spawn = |args: &[&str]| -> anyhow::Result<Reaped> {
-        let child = Command::new(&exe)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting a floor process")?;
-        Ok(Reaped(child))
-    };
-    let row_path = row_file.to_string_lossy().into_owned();
-    let children = vec![
-        spawn(&["floor-responder", &nats, &redis_url, &root, &row_path])?,
-        spawn(&["floor-edge", &nats, &redis_url, &root, &listen])?,
-    ];
-    let probe = format!("http://{listen}/floor/{}", ids[0]);
-    let until = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let answered = fleet.app.http.post(&probe).send().await;
-        if answered.is_ok_and(|response| response.status().is_success()) {
-            break;
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < until,
-            "the floor did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok((listen.parse()?, children))
 }
