@@ -84,6 +84,13 @@ fn build_binary(name: &str) -> anyhow::Result<PathBuf> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
     let mut command = Command::new(env!("CARGO"));
     command.args(["build", "-p", name, "--bin", name]);
+    // The rustc beside this cargo: outside `cargo run`/`cargo test` nothing pins the toolchain,
+    // and rustup's proxy would follow a dependency's own `rust-toolchain.toml` (whatsapp-rust
+    // names a nightly) when it compiles that crate.
+    let rustc = Path::new(env!("CARGO")).with_file_name("rustc");
+    if rustc.is_file() && std::env::var_os("RUSTC").is_none() {
+        command.env("RUSTC", rustc);
+    }
     if let Some(package) = BESIDE.get() {
         command.args(["-p", package, "-p", "wagw-api", "-p", "wagw-worker"]);
     }
